@@ -1,0 +1,94 @@
+"""Command line: `newspack build` and `newspack validate` (the user's entry to the pipeline)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from newspack import pipeline
+from newspack.config import DATA_DIRNAME, DEFAULT_DUMPS_DIR, DEFAULT_OUT_DIR, DESCRIPTOR_NAME
+from newspack.frames import read_csv
+from newspack.schema import table_names
+from newspack.timing import parse_iso
+from newspack.validate import ValidationFailed, validate_tables
+
+app = typer.Typer(help="Build and check the newspack data package.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _crawl_times(values: list[str]) -> dict[str, datetime]:
+    times = {}
+    for value in values:
+        dump, sep, when = value.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{value!r}: expected DUMP=TIME, e.g. 002_9dd4...=2025-12-10T08:00:00Z")
+        try:
+            times[Path(dump).stem] = parse_iso(when)
+        except ValueError as error:
+            raise typer.BadParameter(f"{value!r}: {error}") from error
+    return times
+
+
+@app.command()
+def build(
+    dumps: Annotated[Path, typer.Option(help="Folder of NNN_<hash>.txt dumps.")] = DEFAULT_DUMPS_DIR,
+    out: Annotated[Path, typer.Option(help="Where data/ and datapackage.json go.")] = DEFAULT_OUT_DIR,
+    duckdb: Annotated[Path | None, typer.Option(help="DuckDB file [default: OUT/dist/newspack.duckdb].")] = None,
+    crawl_time: Annotated[list[str] | None, typer.Option(
+        help="DUMP=ISO-TIME: the crawl time of a dump, instead of inferring it. Repeatable.")] = None,
+) -> None:
+    """Build the data package from a folder of dumps."""
+    overrides = _crawl_times(crawl_time or [])
+    paths = pipeline.find_dumps(dumps)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[name]}"), console=console, transient=True) as bar:
+        task = bar.add_task("parsing dumps", total=len(paths), name="")
+
+        def advance(name: str) -> None:
+            bar.update(task, advance=1, name=name)
+
+        try:
+            report = pipeline.run(dumps, out, duckdb, overrides, advance)
+        except ValidationFailed as error:
+            console.print(f"[red]Build failed, nothing published.[/red]\n{error}")
+            raise typer.Exit(1) from error
+    summary = Table("table", "rows", title="newspack build")
+    for table, count in report.row_counts().items():
+        summary.add_row(table, str(count))
+    console.print(summary)
+    for message in report.refused:
+        console.print(f"[yellow]refused:[/yellow] {message}")
+    for name, path in report.outputs.items():
+        console.print(f"{name}: {path}")
+
+
+@app.command()
+def validate(
+    package: Annotated[Path, typer.Argument(help="Folder holding datapackage.json.")] = DEFAULT_OUT_DIR,
+) -> None:
+    """Validate a published package: Frictionless descriptor and data, then newspack's checks."""
+    from frictionless import Package
+
+    descriptor = package / DESCRIPTOR_NAME
+    report = Package(str(descriptor)).validate()
+    if not report.valid:
+        for error in report.flatten(["type", "message"]):
+            console.print(f"[red]{error[0]}[/red]: {error[1]}")
+        raise typer.Exit(1)
+    tables = {t: read_csv(t, package / DATA_DIRNAME / f"{t}.csv") for t in table_names()}
+    try:
+        validate_tables(tables)
+    except ValidationFailed as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    console.print(f"{descriptor}: valid ({sum(len(f) for f in tables.values())} rows)")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,30 @@
+"""Settings shared by every stage: where things are, and the names of the published files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# In a repository checkout the package sits in <repo>/build/newspack; a wheel carries the
+# schemas inside the package instead.
+REPO_ROOT = PACKAGE_DIR.parents[1]
+SCHEMAS_DIR = next(
+    (p for p in (REPO_ROOT / "schemas", PACKAGE_DIR / "schemas") if (p / "fields.yaml").exists()),
+    REPO_ROOT / "schemas",
+)
+RULES_DIR = PACKAGE_DIR / "rules"
+
+DEFAULT_DUMPS_DIR = REPO_ROOT / "dumps"
+DEFAULT_OUT_DIR = REPO_ROOT
+DATA_DIRNAME = "data"
+DESCRIPTOR_NAME = "datapackage.json"
+DIST_DIRNAME = "dist"
+DUCKDB_NAME = "newspack.duckdb"
+GOLDEN_ROW_COUNTS = REPO_ROOT / "tests" / "golden" / "row_counts.json"
+
+DUMP_GLOB = "*.txt"
+# NNN_<hash>.txt: crawl order, then a hex content hash given by the crawler.
+DUMP_NAME_PATTERN = r"(?P<crawl_order>\d{3,})_(?P<name_hash>[0-9a-f]+)"
+
+ARTICLE_ID_PREFIX = "art_"
+ARTICLE_ID_HEX_DIGITS = 16

@@ -1,0 +1,49 @@
+"""Tables as data frames (used by identify, validate and publish): typed, ordered, written.
+
+Column order, dtypes and row order all come from the schema, so a table is written the same
+way every time: sorted by primary key, LF line ends, booleans as true/false.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from newspack.schema import column_names, field_registry, primary_key
+
+_DTYPES = {"integer": "Int64", "boolean": "boolean", "number": "Float64"}
+
+
+def _dtype(column: str) -> str:
+    return _DTYPES.get(field_registry()[column]["type"], "object")
+
+
+def to_frame(table: str, rows: list[dict]) -> pd.DataFrame:
+    """A typed frame with the table's columns in schema order, sorted by primary key."""
+    columns = column_names(table)
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in columns:
+        dtype = _dtype(column)
+        frame[column] = frame[column].astype(dtype)
+        if dtype == "object":
+            frame[column] = frame[column].where(frame[column].notna(), None)
+    return frame.sort_values(primary_key(table), kind="stable").reset_index(drop=True)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    out = frame.copy()
+    for column in out.columns:
+        if _dtype(column) == "boolean":
+            out[column] = out[column].map({True: "true", False: "false"}, na_action="ignore")
+    out.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+
+
+def read_csv(table: str, path: Path) -> pd.DataFrame:
+    """Read a published table back with its schema's types."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    frame = frame.astype(object).where(frame.notna(), None)
+    for column in frame.columns:
+        if column in field_registry() and _dtype(column) == "boolean":
+            frame[column] = frame[column].map({"true": True, "false": False})
+    return to_frame(table, frame.to_dict("records"))

@@ -1,0 +1,268 @@
+"""Stage 2, split: cut a dump's lines into article blocks, found from header structure.
+
+Blank-line counts cannot split articles (inline captions follow up to three blank lines), so
+an article starts where a header starts: a short link, or a title line followed, through
+title repeats, captions and photo counters, by a Short Url / Updated / Follow line, or
+repeated after one blank line. Each block is returned with the role of every header line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from newspack.read import Line
+from newspack.rules import boilerplate_reasons
+
+MAX_TITLE_CHARS = 300
+MAX_BYLINE_WORDS = 6
+_SHORTLINK = re.compile(r"https?://arab\.news/\S+")
+_UPDATED = re.compile(r"Updated\s+(?P<when>.+)")
+_BULLET = re.compile(r"(?:•|- )\s*(?P<text>.*\S)")
+_COUNTER = re.compile(r"\d+\s*/\s*\d+")
+_SENTENCE_END = re.compile(r"[.!?:;”\"’)]$")
+
+
+class Kind(StrEnum):
+    """What a line is on its own, before its place in an article is known."""
+
+    BLANK = "blank"
+    BOILERPLATE = "boilerplate"  # Short Url, Follow
+    UPDATED = "updated"
+    BULLET = "bullet"
+    SHORTLINK = "shortlink"
+    COUNTER = "counter"  # "1 / 5" in a photo gallery
+    TEXT = "text"
+
+
+class Role(StrEnum):
+    """What a header line is in its article."""
+
+    TITLE = "title"
+    TITLE_REPEAT = "title_repeat"
+    CAPTION = "caption"
+    COUNTER = "counter"
+    BOILERPLATE = "boilerplate"
+    UPDATED = "updated"
+    BYLINE = "byline"
+    SHORTLINK = "shortlink"
+    BULLET = "bullet"
+    BLANK = "blank"
+
+
+@dataclass(frozen=True)
+class DumpLine:
+    """A line with its whitespace-trimmed text and kind."""
+
+    number: int
+    text: str
+    kind: Kind
+    encoding_status: str
+    raw: str
+
+    @property
+    def key(self) -> str:
+        """Comparison form: repeated title lines may differ in spacing."""
+        return " ".join(self.text.split())
+
+
+@dataclass
+class Block:
+    """One article's lines: header lines with their roles, then body lines."""
+
+    index: int  # 1-based among the dump's blocks
+    header: list[tuple[DumpLine, Role]]
+    body: list[DumpLine]
+    layout: str
+
+    @property
+    def lines(self) -> list[DumpLine]:
+        return [line for line, _ in self.header] + self.body
+
+
+@dataclass
+class SplitDump:
+    blocks: list[Block]
+    leading: list[DumpLine] = field(default_factory=list)  # lines before the first article
+
+
+def classify(line: Line) -> DumpLine:
+    text = line.text.strip()
+    if not text:
+        kind = Kind.BLANK
+    elif text in boilerplate_reasons():
+        kind = Kind.BOILERPLATE
+    elif _UPDATED.fullmatch(text):
+        kind = Kind.UPDATED
+    elif _SHORTLINK.fullmatch(text):
+        kind = Kind.SHORTLINK
+    elif _COUNTER.fullmatch(text):
+        kind = Kind.COUNTER
+    elif _BULLET.fullmatch(text):
+        kind = Kind.BULLET
+    else:
+        kind = Kind.TEXT
+    return DumpLine(line.number, text, kind, line.encoding_status, line.raw)
+
+
+def bullet_text(line: DumpLine) -> str:
+    match = _BULLET.fullmatch(line.text)
+    return match["text"] if match else line.text
+
+
+def updated_text(line: DumpLine) -> str:
+    match = _UPDATED.fullmatch(line.text)
+    return match["when"].strip() if match else line.text
+
+
+def _is_marker(line: DumpLine) -> bool:
+    return line.kind in (Kind.BOILERPLATE, Kind.UPDATED)
+
+
+def _is_title_like(line: DumpLine) -> bool:
+    return line.kind is Kind.TEXT and len(line.text) <= MAX_TITLE_CHARS
+
+
+def _header_text_role(lines: Sequence[DumpLine], j: int, titles: set[str]) -> Role | None:
+    """Role of a text line in the part of a header before its markers, or None if not one."""
+    line = lines[j]
+    if line.key in titles:
+        return Role.TITLE_REPEAT
+    after = lines[j + 1] if j + 1 < len(lines) else None
+    before = lines[j - 1] if j > 0 else None
+    if after is not None and after.kind is Kind.COUNTER and _is_title_like(line):
+        return Role.TITLE_REPEAT  # a gallery's title variant, shown above each photo counter
+    if before is not None and before.kind is Kind.COUNTER:
+        return Role.CAPTION  # a gallery photo's caption
+    if after is not None and _is_marker(after):
+        return Role.CAPTION  # the lead photo's caption sits right above Short Url / Updated
+    return None
+
+
+def _pre_marker_roles(
+    lines: Sequence[DumpLine], start: int, titles: set[str]
+) -> tuple[list[Role], bool]:
+    """Roles of the lines after a title up to its first marker; (roles, marker reached)."""
+    roles: list[Role] = []
+    j = start + 1
+    while j < len(lines):
+        line = lines[j]
+        if _is_marker(line):
+            return roles, True
+        if line.kind is Kind.BLANK:
+            if j + 1 < len(lines) and lines[j + 1].kind is Kind.BLANK:
+                break  # a header never holds two blank lines in a row
+            roles.append(Role.BLANK)
+        elif line.kind is Kind.COUNTER:
+            roles.append(Role.COUNTER)
+        elif line.kind is Kind.TEXT and (role := _header_text_role(lines, j, titles)):
+            roles.append(role)
+        else:
+            break
+        j += 1
+    return roles, False
+
+
+def is_article_start(lines: Sequence[DumpLine], i: int) -> bool:
+    """True when line i opens an article header."""
+    line = lines[i]
+    if line.kind is Kind.SHORTLINK:
+        return True
+    if not _is_title_like(line):
+        return False
+    roles, marker_reached = _pre_marker_roles(lines, i, {line.key})
+    if marker_reached:
+        return True
+    # Plain layout: no markers, but the title is repeated after one blank line.
+    return roles[:2] == [Role.BLANK, Role.TITLE_REPEAT] or roles[:1] == [Role.TITLE_REPEAT]
+
+
+def read_header(lines: Sequence[DumpLine], start: int) -> tuple[list[Role], str]:
+    """Roles of the header lines from `start`, and the layout; the header is len(roles) long."""
+    roles: list[Role] = []
+    j = start
+    layout = "standard"
+    if lines[j].kind is Kind.SHORTLINK:
+        layout = "bare"
+        roles.append(Role.SHORTLINK)
+        j += 1
+        while j < len(lines) and lines[j].kind is Kind.BLANK:
+            roles.append(Role.BLANK)
+            j += 1
+    if j < len(lines) and _is_title_like(lines[j]):
+        titles = {lines[j].key}
+        roles.append(Role.TITLE)
+        pre, _ = _pre_marker_roles(lines, j, titles)
+        roles += pre
+        j += 1 + len(pre)
+        if Role.COUNTER in pre:
+            layout = "gallery"
+        titles |= {lines[k].key for k, r in zip(range(j - len(pre), j), pre, strict=True)
+                   if r is Role.TITLE_REPEAT}
+    else:
+        titles = set()
+    saw_updated = saw_marker = False
+    while j < len(lines):
+        line = lines[j]
+        if _is_marker(line):
+            saw_marker = True
+            saw_updated |= line.kind is Kind.UPDATED
+            roles.append(Role.UPDATED if line.kind is Kind.UPDATED else Role.BOILERPLATE)
+        elif (
+            line.kind is Kind.TEXT
+            and roles
+            and roles[-1] is Role.UPDATED
+            and len(line.text.split()) <= MAX_BYLINE_WORDS
+            and not _SENTENCE_END.search(line.text)
+            and line.key not in titles
+        ):
+            roles.append(Role.BYLINE)
+        else:
+            break
+        j += 1
+    # After the markers: blank lines and the title repeated, then the bullets.
+    while j < len(lines):
+        line = lines[j]
+        after = lines[j + 1] if j + 1 < len(lines) else None
+        if line.kind is Kind.BLANK and after is not None and (
+            after.kind is Kind.BULLET or (after.kind is Kind.TEXT and after.key in titles)
+        ):
+            roles.append(Role.BLANK)
+        elif line.kind is Kind.TEXT and line.key in titles:
+            roles.append(Role.TITLE_REPEAT)
+        else:
+            break
+        j += 1
+    while j < len(lines) and lines[j].kind is Kind.BULLET:
+        roles.append(Role.BULLET)
+        j += 1
+    if layout == "standard":
+        if saw_marker and not saw_updated and Role.BULLET in roles:
+            layout = "amp"
+        elif not saw_marker:
+            layout = "plain"
+    return roles, layout
+
+
+def split_dump(dump_lines: Sequence[Line]) -> SplitDump:
+    """Cut a dump into article blocks; lines before the first header are returned apart."""
+    lines = [classify(line) for line in dump_lines]
+    starts = []
+    i = 0
+    while i < len(lines):
+        if is_article_start(lines, i):
+            starts.append(i)
+            roles, _ = read_header(lines, i)
+            i += max(len(roles), 1)
+        else:
+            i += 1
+    if not starts:
+        return SplitDump(blocks=[], leading=lines)
+    blocks = []
+    for index, (start, end) in enumerate(zip(starts, [*starts[1:], len(lines)], strict=True), 1):
+        roles, layout = read_header(lines, start)
+        header = list(zip(lines[start : start + len(roles)], roles, strict=True))
+        blocks.append(Block(index, header, lines[start + len(roles) : end], layout))
+    return SplitDump(blocks=blocks, leading=lines[: starts[0]])

@@ -1,0 +1,184 @@
+"""Stage 5, validate: check every table against its schema and the tables against each other.
+
+pandera (derived from schemas/) checks types, constraints and primary keys; the checks here
+add what a single table cannot say: foreign keys, line numbers inside their dump, update
+times not after the crawl, one canonical version per article, and a ledger that accounts for
+every line of every dump. All failures are collected, then reported together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.errors
+
+from newspack.schema import foreign_keys, pandera_schema, primary_key, table_names
+
+Tables = dict[str, pd.DataFrame]
+MAX_SHOWN_PER_RULE = 5
+
+
+@dataclass(frozen=True)
+class Problem:
+    table: str
+    row: str  # primary key values joined by "/", or "-" for a table-wide problem
+    rule: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.table} [{self.row}] {self.rule}: {self.detail}"
+
+
+class ValidationFailed(Exception):
+    """Raised with every problem found; the message lists them grouped by table and rule."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(format_problems(problems))
+
+
+def format_problems(problems: list[Problem]) -> str:
+    lines = [f"{len(problems)} validation problem(s):"]
+    by_rule: dict[tuple[str, str], list[Problem]] = {}
+    for problem in problems:
+        by_rule.setdefault((problem.table, problem.rule), []).append(problem)
+    for (table, rule), group in by_rule.items():
+        lines.append(f"  {table}: {rule} ({len(group)} row(s))")
+        lines += [f"    [{p.row}] {p.detail}" for p in group[:MAX_SHOWN_PER_RULE]]
+    return "\n".join(lines)
+
+
+def _row_label(frame: pd.DataFrame, table: str, index) -> str:
+    if index is None or pd.isna(index) or index not in frame.index:
+        return "-"
+    return "/".join(str(frame.at[index, c]) for c in primary_key(table))
+
+
+def check_schema(table: str, frame: pd.DataFrame) -> list[Problem]:
+    """pandera checks derived from the table's Frictionless schema."""
+    try:
+        pandera_schema(table).validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        return [
+            Problem(table, _row_label(frame, table, case["index"]),
+                    f"{case['column']}: {case['check']}", f"value {case['failure_case']!r}")
+            for _, case in cases.iterrows()
+        ]
+    return []
+
+
+def check_foreign_keys(tables: Tables) -> list[Problem]:
+    problems = []
+    for table, frame in tables.items():
+        for fk in foreign_keys(table):
+            ref = fk["reference"]
+            target = tables[ref["resource"]][ref["fields"]].drop_duplicates()
+            own = frame[fk["fields"]].dropna()
+            merged = own.merge(target, how="left", left_on=fk["fields"],
+                               right_on=ref["fields"], indicator=True)
+            missing = merged.index[merged["_merge"] == "left_only"]
+            for position in missing:
+                index = own.index[position]
+                values = "/".join(str(own.at[index, c]) for c in fk["fields"])
+                problems.append(Problem(
+                    table, _row_label(frame, table, index), "foreign key",
+                    f"{fk['fields']} = {values} not found in {ref['resource']} {ref['fields']}"))
+    return problems
+
+
+def _line_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in ("line", "line_start", "line_end", "title_line", "updated_line")
+            if c in frame.columns]
+
+
+def check_line_ranges(tables: Tables) -> list[Problem]:
+    """Every line number lies inside its dump; ranges are not reversed."""
+    line_counts = tables["dumps"].set_index("dump_id")["line_count"]
+    problems = []
+    for table, frame in tables.items():
+        if "dump_id" not in frame.columns or table == "dumps":
+            continue
+        limit = frame["dump_id"].map(line_counts)
+        for column in _line_columns(frame):
+            bad = frame.index[frame[column].notna() & (frame[column] > limit).fillna(True)]
+            problems += [Problem(table, _row_label(frame, table, i), "line inside dump",
+                                 f"{column} = {frame.at[i, column]} beyond the dump's "
+                                 f"{limit.at[i]} lines") for i in bad]
+        if "line_start" in frame.columns:
+            bad = frame.index[frame["line_start"] > frame["line_end"]]
+            problems += [Problem(table, _row_label(frame, table, i), "line range",
+                                 "line_start after line_end") for i in bad]
+    return problems
+
+
+def check_update_times(tables: Tables) -> list[Problem]:
+    """No update time after the crawl of the dump it was read from."""
+    crawl = tables["dumps"].set_index("dump_id")["crawl_time"]
+    problems = []
+    for table in ("article_versions", "articles"):
+        frame = tables[table]
+        crawl_time = frame["dump_id"].map(crawl)
+        both = frame["updated_at"].notna() & crawl_time.notna()
+        # ISO 8601 UTC strings of one format compare in time order.
+        bad = frame.index[both & (frame["updated_at"] > crawl_time)]
+        problems += [Problem(table, _row_label(frame, table, i), "updated before crawl",
+                             f"updated_at {frame.at[i, 'updated_at']} after crawl_time "
+                             f"{crawl_time.at[i]}") for i in bad]
+    return problems
+
+
+def check_canonical(tables: Tables) -> list[Problem]:
+    """Exactly one canonical version per article, the latest, and articles points at it."""
+    versions = tables["article_versions"]
+    latest = versions.groupby("article_id")["version"].max()
+    canonical = versions[versions["is_canonical"]].set_index("article_id")["version"]
+    problems = []
+    for article_id, version in latest.items():
+        if canonical.get(article_id) != version or (canonical.index == article_id).sum() != 1:
+            problems.append(Problem("article_versions", str(article_id), "one canonical version",
+                                    f"the canonical version must be the latest, {version}"))
+    articles = tables["articles"].set_index("article_id")
+    for article_id, row in articles.iterrows():
+        if latest.get(article_id) != row["canonical_version"]:
+            problems.append(Problem("articles", str(article_id), "canonical version",
+                                    f"canonical_version {row['canonical_version']} is not the "
+                                    f"latest version {latest.get(article_id)}"))
+    return problems
+
+
+def _published_keys(tables: Tables, table: str) -> set[str]:
+    frame = tables[table]
+    return set(frame[primary_key(table)].astype(str).agg("/".join, axis=1))
+
+
+def check_ledger(tables: Tables) -> list[Problem]:
+    """Every line of every dump has one ledger row, and published rows point at real rows."""
+    ledger = tables["line_ledger"]
+    problems = []
+    for dump in tables["dumps"].itertuples():
+        lines = ledger.loc[ledger["dump_id"] == dump.dump_id, "line"]
+        expected = set(range(1, dump.line_count + 1))
+        if missing := sorted(expected - set(lines)):
+            problems.append(Problem("line_ledger", dump.dump_id, "every line accounted for",
+                                    f"{len(missing)} line(s) missing, first {missing[:10]}"))
+    for table_name, group in ledger[ledger["table_name"].notna()].groupby("table_name"):
+        keys = _published_keys(tables, table_name)
+        for index in group.index[~group["row_key"].isin(keys)]:
+            problems.append(Problem("line_ledger", _row_label(ledger, "line_ledger", index),
+                                    "ledger points at a row",
+                                    f"{table_name} has no row {ledger.at[index, 'row_key']}"))
+    return problems
+
+
+def validate_tables(tables: Tables) -> None:
+    """Raise ValidationFailed listing every problem; return quietly when all is well."""
+    problems = []
+    for table in table_names():
+        problems += check_schema(table, tables[table])
+    for check in (check_foreign_keys, check_line_ranges, check_update_times, check_canonical,
+                  check_ledger):
+        problems += check(tables)
+    if problems:
+        raise ValidationFailed(problems)

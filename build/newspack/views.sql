@@ -1,0 +1,52 @@
+-- Views of the newspack DuckDB file (publish stage). Tables are documented by COMMENT ON.
+
+-- The canonical text of every article: title, bullets and body in reading order.
+CREATE VIEW article_text AS
+SELECT
+    a.article_id,
+    a.title,
+    a.dateline_city,
+    a.updated_at,
+    (SELECT string_agg(b.text, chr(10) ORDER BY b.position)
+       FROM bullets b
+      WHERE b.article_id = a.article_id AND b.version = a.canonical_version) AS bullets,
+    (SELECT string_agg(p.text, chr(10) || chr(10) ORDER BY p.position)
+       FROM paragraphs p
+      WHERE p.article_id = a.article_id AND p.version = a.canonical_version) AS body
+FROM articles a;
+COMMENT ON VIEW article_text IS 'Canonical text of every article: bullets joined by newlines, paragraphs and headings by blank lines.';
+
+-- Every version of every article with the dump and crawl time it came from.
+CREATE VIEW version_history AS
+SELECT
+    v.article_id,
+    v.version,
+    v.is_canonical,
+    v.title,
+    v.updated_raw,
+    v.updated_at,
+    v.updated_at_inferred,
+    v.dump_id,
+    d.crawl_time,
+    d.crawl_time_source,
+    v.bullet_count,
+    v.paragraph_count,
+    v.word_count,
+    v.is_truncated
+FROM article_versions v
+JOIN dumps d USING (dump_id);
+COMMENT ON VIEW version_history IS 'Every article version with its dump and crawl time, in version order.';
+
+-- Lines that could not be parsed, with their text.
+CREATE VIEW quarantine AS
+SELECT dump_id, line, reason, raw_text
+FROM line_ledger
+WHERE status = 'quarantined';
+COMMENT ON VIEW quarantine IS 'Dump lines the parser could not place, with their raw text and the reason.';
+
+-- How every dump's lines were accounted for.
+CREATE VIEW ledger_summary AS
+SELECT dump_id, status, reason, count(*) AS lines
+FROM line_ledger
+GROUP BY ALL;
+COMMENT ON VIEW ledger_summary IS 'Number of lines per dump, status and reason.';

@@ -27,7 +27,9 @@ def _crawl_times(values: list[str]) -> dict[str, datetime]:
     for value in values:
         dump, sep, when = value.partition("=")
         if not sep:
-            raise typer.BadParameter(f"{value!r}: expected DUMP=TIME, e.g. 002_9dd4...=2025-12-10T08:00:00Z")
+            raise typer.BadParameter(
+                f"{value!r}: expected DUMP=TIME, e.g. 002_9dd4...=2025-12-10T08:00:00Z"
+            )
         try:
             times[Path(dump).stem] = parse_iso(when)
         except ValueError as error:
@@ -37,17 +39,33 @@ def _crawl_times(values: list[str]) -> dict[str, datetime]:
 
 @app.command()
 def build(
-    dumps: Annotated[Path, typer.Option(help="Folder of NNN_<hash>.txt dumps.")] = DEFAULT_DUMPS_DIR,
-    out: Annotated[Path, typer.Option(help="Where data/ and datapackage.json go.")] = DEFAULT_OUT_DIR,
-    duckdb: Annotated[Path | None, typer.Option(help="DuckDB file [default: OUT/dist/newspack.duckdb].")] = None,
-    crawl_time: Annotated[list[str] | None, typer.Option(
-        help="DUMP=ISO-TIME: the crawl time of a dump, instead of inferring it. Repeatable.")] = None,
+    dumps: Annotated[
+        Path, typer.Option(help="Folder of NNN_<hash>.txt dumps.")
+    ] = DEFAULT_DUMPS_DIR,
+    out: Annotated[
+        Path, typer.Option(help="Where data/ and datapackage.json go.")
+    ] = DEFAULT_OUT_DIR,
+    duckdb: Annotated[
+        Path | None, typer.Option(help="DuckDB file [default: OUT/dist/newspack.duckdb].")
+    ] = None,
+    crawl_time: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="DUMP=ISO-TIME: the crawl time of a dump, instead of inferring it. Repeatable."
+        ),
+    ] = None,
 ) -> None:
     """Build the data package from a folder of dumps."""
     overrides = _crawl_times(crawl_time or [])
     paths = pipeline.find_dumps(dumps)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[name]}"), console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[name]}"),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("parsing dumps", total=len(paths), name="")
 
         def advance(name: str) -> None:
@@ -70,7 +88,9 @@ def build(
 
 @app.command()
 def validate(
-    package: Annotated[Path, typer.Argument(help="Folder holding datapackage.json.")] = DEFAULT_OUT_DIR,
+    package: Annotated[
+        Path, typer.Argument(help="Folder holding datapackage.json.")
+    ] = DEFAULT_OUT_DIR,
 ) -> None:
     """Validate a published package: Frictionless descriptor and data, then newspack's checks."""
     from frictionless import Package

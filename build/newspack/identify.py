@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from newspack import timing
 from newspack.config import ARTICLE_ID_HEX_DIGITS, ARTICLE_ID_PREFIX
-from newspack.schema import table_names
 from newspack.parse import (
     DROPPED,
     PUBLISHED,
@@ -24,6 +23,7 @@ from newspack.parse import (
     ParsedDump,
     ParsedVersion,
 )
+from newspack.schema import table_names
 
 MIN_LEAD_KEY_CHARS = 60
 _NON_ALNUM = re.compile(r"[\W_]+")
@@ -52,7 +52,7 @@ class Sighting:
     def dump_id(self) -> str:
         return self.parsed_dump.dump.dump_id
 
-    def keys(self) -> list[str]:
+    def identity_keys(self) -> list[str]:
         keys = ["title:" + identity_key(self.version.title)]
         lead = self.version.lead_text
         if lead and len(identity_key(lead)) >= MIN_LEAD_KEY_CHARS:
@@ -78,7 +78,7 @@ def _group_stories(sightings: list[Sighting]) -> list[list[Sighting]]:
 
     first_with_key: dict[str, int] = {}
     for i, sighting in enumerate(sightings):
-        for key in sighting.keys():
+        for key in sighting.identity_keys():
             j = first_with_key.setdefault(key, i)
             parent[find(i)] = find(j)
     groups: dict[int, list[Sighting]] = {}
@@ -109,36 +109,72 @@ def _ledger_row(dump_id: str, use: LineUse, table=None, key=None, status=None, r
 
 def _version_rows(rows: Rows, article_id: str, number: int, sighting: Sighting) -> None:
     v, dump_id = sighting.version, sighting.dump_id
-    rows["article_versions"].append({
-        "article_id": article_id, "version": number, "dump_id": dump_id, "block": v.block,
-        "line_start": v.line_start, "line_end": v.line_end, "layout": v.layout,
-        "title": v.title, "title_line": v.title_line, "short_url": v.short_url,
-        "updated_raw": v.updated_raw, "updated_line": v.updated_line,
-        "updated_kind": v.updated_kind, "updated_at": v.updated_at,
-        "updated_at_inferred": v.updated_at_inferred, "byline": v.byline,
-        "dateline": v.dateline, "dateline_city": v.dateline_city,
-        "dateline_agency": v.dateline_agency, "bullet_count": len(v.bullets),
-        "paragraph_count": len(v.paragraphs), "photo_count": len(v.photos),
-        "word_count": v.word_count, "is_truncated": v.is_truncated, "is_canonical": False,
-        "content_sha256": v.content_sha256,
-    })
+    rows["article_versions"].append(
+        {
+            "article_id": article_id,
+            "version": number,
+            "dump_id": dump_id,
+            "block": v.block,
+            "line_start": v.line_start,
+            "line_end": v.line_end,
+            "layout": v.layout,
+            "title": v.title,
+            "title_line": v.title_line,
+            "short_url": v.short_url,
+            "updated_raw": v.updated_raw,
+            "updated_line": v.updated_line,
+            "updated_kind": v.updated_kind,
+            "updated_at": v.updated_at,
+            "updated_at_inferred": v.updated_at_inferred,
+            "byline": v.byline,
+            "dateline": v.dateline,
+            "dateline_city": v.dateline_city,
+            "dateline_agency": v.dateline_agency,
+            "bullet_count": len(v.bullets),
+            "paragraph_count": len(v.paragraphs),
+            "photo_count": len(v.photos),
+            "word_count": v.word_count,
+            "is_truncated": v.is_truncated,
+            "is_canonical": False,
+            "content_sha256": v.content_sha256,
+        }
+    )
     key = {"article_id": article_id, "version": number}
     for position, (text, line) in enumerate(v.bullets, start=1):
-        rows["bullets"].append({**key, "position": position, "text": text,
-                                "dump_id": dump_id, "line": line})
+        rows["bullets"].append(
+            {**key, "position": position, "text": text, "dump_id": dump_id, "line": line}
+        )
     for p in v.paragraphs:
-        rows["paragraphs"].append({**key, "position": p.position, "kind": p.kind, "text": p.text,
-                                   "dump_id": dump_id, "line_start": p.line, "line_end": p.line})
+        rows["paragraphs"].append(
+            {
+                **key,
+                "position": p.position,
+                "kind": p.kind,
+                "text": p.text,
+                "dump_id": dump_id,
+                "line_start": p.line,
+                "line_end": p.line,
+            }
+        )
     for p in v.photos:
-        rows["photos"].append({**key, "position": p.position, "placement": p.placement,
-                               "caption": p.caption, "credit": p.credit,
-                               "after_paragraph": p.after_paragraph, "dump_id": dump_id,
-                               "line": p.line})
+        rows["photos"].append(
+            {
+                **key,
+                "position": p.position,
+                "placement": p.placement,
+                "caption": p.caption,
+                "credit": p.credit,
+                "after_paragraph": p.after_paragraph,
+                "dump_id": dump_id,
+                "line": p.line,
+            }
+        )
     for use in v.uses:
         row_key = None
         if use.status == PUBLISHED:
-            row_key = _row_key(article_id, number, *([use.position] if use.table != VERSION
-                                                     else []))
+            row_key = _row_key(
+                article_id, number, *([use.position] if use.table != VERSION else [])
+            )
         rows["line_ledger"].append(_ledger_row(dump_id, use, use.table, row_key))
 
 
@@ -146,10 +182,23 @@ def _article_row(article_id: str, versions: list[dict], first_dump_id: str) -> d
     canonical = versions[-1]
     canonical["is_canonical"] = True
     return {
-        **{k: canonical[k] for k in (
-            "title", "dateline", "dateline_city", "dateline_agency", "updated_raw",
-            "updated_kind", "updated_at", "updated_at_inferred", "short_url", "dump_id",
-            "line_start", "line_end")},
+        **{
+            k: canonical[k]
+            for k in (
+                "title",
+                "dateline",
+                "dateline_city",
+                "dateline_agency",
+                "updated_raw",
+                "updated_kind",
+                "updated_at",
+                "updated_at_inferred",
+                "short_url",
+                "dump_id",
+                "line_start",
+                "line_end",
+            )
+        },
         "article_id": article_id,
         "canonical_version": canonical["version"],
         "version_count": len(versions),
@@ -160,11 +209,17 @@ def _article_row(article_id: str, versions: list[dict], first_dump_id: str) -> d
 def _dump_row(parsed: ParsedDump) -> dict:
     dump = parsed.dump
     return {
-        "dump_id": dump.dump_id, "file": dump.file, "crawl_order": dump.crawl_order,
-        "sha256": dump.sha256, "bytes": dump.bytes, "line_count": len(dump.lines),
-        "encoding": dump.encoding, "newline": dump.newline,
+        "dump_id": dump.dump_id,
+        "file": dump.file,
+        "crawl_order": dump.crawl_order,
+        "sha256": dump.sha256,
+        "bytes": dump.bytes,
+        "line_count": len(dump.lines),
+        "encoding": dump.encoding,
+        "newline": dump.newline,
         "crawl_time": timing.iso(parsed.crawl_time),
-        "crawl_time_source": parsed.crawl_time_source, "block_count": len(parsed.versions),
+        "crawl_time_source": parsed.crawl_time_source,
+        "block_count": len(parsed.versions),
     }
 
 
@@ -186,8 +241,11 @@ def identify(parsed_dumps: list[ParsedDump]) -> Rows:
             if digest in seen:
                 key = _row_key(article_id, seen[digest])
                 for use in sighting.version.uses:
-                    rows["line_ledger"].append(_ledger_row(
-                        sighting.dump_id, use, VERSION, key, DROPPED, "duplicate_version"))
+                    rows["line_ledger"].append(
+                        _ledger_row(
+                            sighting.dump_id, use, VERSION, key, DROPPED, "duplicate_version"
+                        )
+                    )
                 continue
             seen[digest] = len(version_rows) + 1
             _version_rows(rows, article_id, seen[digest], sighting)

@@ -186,11 +186,12 @@ def _parse_header(block: Block, version: ParsedVersion) -> None:
     boilerplate = boilerplate_reasons()
     title_key = " ".join(version.title.split())
     for line, role in block.header:
-        if role is Role.TITLE:
-            use = LineUse(line, PUBLISHED, "title", VERSION)
-        elif role is Role.TITLE_REPEAT:
-            reason = "repeated_title" if line.key == title_key else "title_variant"
-            use = LineUse(line, DROPPED, reason)
+        if role in (Role.TITLE, Role.TITLE_REPEAT):
+            if line.number == version.title_line:
+                use = LineUse(line, PUBLISHED, "title", VERSION)
+            else:
+                reason = "repeated_title" if line.key == title_key else "title_variant"
+                use = LineUse(line, DROPPED, reason)
         elif role is Role.CAPTION:
             caption, credit = split_credit(line.text)
             placement = "gallery" if block.layout == "gallery" else "lead"
@@ -237,11 +238,19 @@ def _parse_body_line(line: DumpLine, version: ParsedVersion) -> LineUse:
         if dateline:
             version.dateline, version.dateline_city, version.dateline_agency = dateline
     version.paragraphs.append(Paragraph(position, kind, line.text, line.number))
-    return LineUse(line, PUBLISHED, kind if kind == "heading" else "paragraph", PARAGRAPHS, position)
+    return LineUse(
+        line, PUBLISHED, kind if kind == "heading" else "paragraph", PARAGRAPHS, position
+    )
 
 
 def _title_line(block: Block) -> DumpLine:
-    return next(line for line, role in block.header if role is Role.TITLE)
+    """The headline: the title line nearest the bullets, at its first occurrence.
+
+    Galleries show title variants ("Special: ...") above their photos; the headline is the
+    one repeated above the bullets.
+    """
+    titles = [line for line, role in block.header if role in (Role.TITLE, Role.TITLE_REPEAT)]
+    return next(line for line in titles if line.key == titles[-1].key)
 
 
 def parse_block(block: Block) -> ParsedVersion:

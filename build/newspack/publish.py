@@ -72,8 +72,12 @@ def descriptor(tables: Tables, data_dir: Path) -> dict[str, Any]:
         "keywords": meta["keywords"],
         "licenses": meta["licenses"],
         "sources": [
-            {"title": row.file, "path": f"dumps/{row.file}", "sha256": row.sha256,
-             "bytes": int(row.bytes)}
+            {
+                "title": row.file,
+                "path": f"dumps/{row.file}",
+                "sha256": row.sha256,
+                "bytes": int(row.bytes),
+            }
             for row in dumps.itertuples()
         ],
         "resources": [_resource(t, data_dir / f"{t}.csv") for t in table_names()],
@@ -132,12 +136,16 @@ def publish(tables: Tables, out_dir: Path, duckdb_path: Path | None = None) -> d
             write_csv(tables[table], data_dir / f"{table}.csv")
         package = descriptor(tables, data_dir)
         (staging / DESCRIPTOR_NAME).write_text(
-            json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         write_duckdb(data_dir, staging / DUCKDB_NAME)
         _replace(data_dir, out_dir / DATA_DIRNAME)
         _replace(staging / DESCRIPTOR_NAME, out_dir / DESCRIPTOR_NAME)
         _replace(staging / DUCKDB_NAME, duckdb_path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return {"data": out_dir / DATA_DIRNAME, "descriptor": out_dir / DESCRIPTOR_NAME,
-            "duckdb": duckdb_path}
+    return {
+        "data": out_dir / DATA_DIRNAME,
+        "descriptor": out_dir / DESCRIPTOR_NAME,
+        "duckdb": duckdb_path,
+    }

@@ -75,8 +75,10 @@ def decode(data: bytes, file: str) -> tuple[str, str]:
 def split_lines(text: str) -> tuple[list[str], str]:
     """Split on LF, CRLF or CR only (not on the other characters str.splitlines breaks at)."""
     breaks = set(_LINE_BREAK.findall(text))
-    newline = {"\n": "lf", "\r\n": "crlf", "\r": "cr"}[breaks.pop()] if len(breaks) == 1 else (
-        "mixed" if breaks else "none"
+    newline = (
+        {"\n": "lf", "\r\n": "crlf", "\r": "cr"}[breaks.pop()]
+        if len(breaks) == 1
+        else ("mixed" if breaks else "none")
     )
     pieces = _LINE_BREAK.split(text)
     if pieces and pieces[-1] == "":
@@ -84,15 +86,15 @@ def split_lines(text: str) -> tuple[list[str], str]:
     return pieces, newline
 
 
-def read_dump(path: Path) -> Dump:
-    """Read one dump file."""
-    data = path.read_bytes()
-    text, encoding = decode(data, path.name)
+def read_bytes(data: bytes, file: str) -> Dump:
+    """Read dump bytes; `file` is the dump's file name (it gives dump_id and crawl order)."""
+    text, encoding = decode(data, file)
     raw_lines, newline = split_lines(text)
     lines = []
     for number, raw in enumerate(raw_lines, start=1):
         repaired, status = repair_line(raw)
         lines.append(Line(number, raw, repaired, status))
+    path = Path(file)
     return Dump(
         dump_id=dump_id_for(path),
         file=path.name,
@@ -103,3 +105,8 @@ def read_dump(path: Path) -> Dump:
         newline=newline,
         lines=tuple(lines),
     )
+
+
+def read_dump(path: Path) -> Dump:
+    """Read one dump file."""
+    return read_bytes(path.read_bytes(), path.name)

@@ -58,6 +58,8 @@ class TextRepair:
 def text_repairs() -> tuple[TextRepair, ...]:
     """Encoding repairs that complement ftfy, in the order they apply."""
     return tuple(
-        TextRepair(e["stage"], re.compile(e["pattern"]), e["replace"], " ".join(e["reason"].split()))
+        TextRepair(
+            e["stage"], re.compile(e["pattern"]), e["replace"], " ".join(e["reason"].split())
+        )
         for e in _load("text_repairs")
     )

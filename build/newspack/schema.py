@@ -76,7 +76,8 @@ def tables_in_dependency_order() -> list[str]:
     pending = table_names()
     while pending:
         ready = [
-            t for t in pending
+            t
+            for t in pending
             if all(fk["reference"]["resource"] in ordered for fk in foreign_keys(t))
         ]
         if not ready:
@@ -153,8 +154,7 @@ def duckdb_ddl(table: str) -> list[str]:
     statements.append(f'COMMENT ON TABLE "{table}" IS {_sql_string(title + ": " + description)}')
     for name in column_names(table):
         statements.append(
-            f'COMMENT ON COLUMN "{table}"."{name}" IS '
-            f"{_sql_string(registry[name]['description'])}"
+            f'COMMENT ON COLUMN "{table}"."{name}" IS {_sql_string(registry[name]["description"])}'
         )
     return statements
 

@@ -88,8 +88,17 @@ class SplitDump:
     leading: list[DumpLine] = field(default_factory=list)  # lines before the first article
 
 
+def clean_text(text: str) -> str:
+    """Published form of a line: no-break spaces as spaces, no surrounding whitespace.
+
+    Pages put no-break spaces inside names ("Xi\u00a0Jinping"); as plain spaces the text can
+    be searched as it reads.
+    """
+    return text.replace("\u00a0", " ").strip()
+
+
 def classify(line: Line) -> DumpLine:
-    text = line.text.strip()
+    text = clean_text(line.text)
     if not text:
         kind = Kind.BLANK
     elif text in boilerplate_reasons():
@@ -123,6 +132,16 @@ def _is_marker(line: DumpLine) -> bool:
 
 def _is_title_like(line: DumpLine) -> bool:
     return line.kind is Kind.TEXT and len(line.text) <= MAX_TITLE_CHARS
+
+
+def _is_headline(lines: Sequence[DumpLine], j: int) -> bool:
+    """A title-like line right above the bullets (one blank line between at most)."""
+    if not _is_title_like(lines[j]):
+        return False
+    following = list(lines[j + 1 : j + 3])
+    if following and following[0].kind is Kind.BLANK:
+        following = following[1:]
+    return bool(following) and following[0].kind is Kind.BULLET
 
 
 def _header_text_role(lines: Sequence[DumpLine], j: int, titles: set[str]) -> Role | None:
@@ -199,15 +218,18 @@ def read_header(lines: Sequence[DumpLine], start: int) -> tuple[list[Role], str]
         j += 1 + len(pre)
         if Role.COUNTER in pre:
             layout = "gallery"
-        titles |= {lines[k].key for k, r in zip(range(j - len(pre), j), pre, strict=True)
-                   if r is Role.TITLE_REPEAT}
+        titles |= {
+            lines[k].key
+            for k, r in zip(range(j - len(pre), j), pre, strict=True)
+            if r is Role.TITLE_REPEAT
+        }
     else:
         titles = set()
-    saw_updated = saw_marker = False
+    saw_updated = saw_short_url = False
     while j < len(lines):
         line = lines[j]
         if _is_marker(line):
-            saw_marker = True
+            saw_short_url |= boilerplate_reasons().get(line.text) == "short_url_label"
             saw_updated |= line.kind is Kind.UPDATED
             roles.append(Role.UPDATED if line.kind is Kind.UPDATED else Role.BOILERPLATE)
         elif (
@@ -226,11 +248,17 @@ def read_header(lines: Sequence[DumpLine], start: int) -> tuple[list[Role], str]
     while j < len(lines):
         line = lines[j]
         after = lines[j + 1] if j + 1 < len(lines) else None
-        if line.kind is Kind.BLANK and after is not None and (
-            after.kind is Kind.BULLET or (after.kind is Kind.TEXT and after.key in titles)
+        if (
+            line.kind is Kind.BLANK
+            and after is not None
+            and (
+                after.kind is Kind.BULLET
+                or (after.kind is Kind.TEXT and (after.key in titles or _is_headline(lines, j + 1)))
+            )
         ):
             roles.append(Role.BLANK)
-        elif line.kind is Kind.TEXT and line.key in titles:
+        elif line.kind is Kind.TEXT and (line.key in titles or _is_headline(lines, j)):
+            titles.add(line.key)
             roles.append(Role.TITLE_REPEAT)
         else:
             break
@@ -239,9 +267,9 @@ def read_header(lines: Sequence[DumpLine], start: int) -> tuple[list[Role], str]
         roles.append(Role.BULLET)
         j += 1
     if layout == "standard":
-        if saw_marker and not saw_updated and Role.BULLET in roles:
+        if saw_short_url and not saw_updated:
             layout = "amp"
-        elif not saw_marker:
+        elif not saw_short_url:
             layout = "plain"
     return roles, layout
 

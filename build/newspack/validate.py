@@ -62,8 +62,12 @@ def check_schema(table: str, frame: pd.DataFrame) -> list[Problem]:
     except pandera.errors.SchemaErrors as errors:
         cases = errors.failure_cases
         return [
-            Problem(table, _row_label(frame, table, case["index"]),
-                    f"{case['column']}: {case['check']}", f"value {case['failure_case']!r}")
+            Problem(
+                table,
+                _row_label(frame, table, case["index"]),
+                f"{case['column']}: {case['check']}",
+                f"value {case['failure_case']!r}",
+            )
             for _, case in cases.iterrows()
         ]
     return []
@@ -76,21 +80,30 @@ def check_foreign_keys(tables: Tables) -> list[Problem]:
             ref = fk["reference"]
             target = tables[ref["resource"]][ref["fields"]].drop_duplicates()
             own = frame[fk["fields"]].dropna()
-            merged = own.merge(target, how="left", left_on=fk["fields"],
-                               right_on=ref["fields"], indicator=True)
+            merged = own.merge(
+                target, how="left", left_on=fk["fields"], right_on=ref["fields"], indicator=True
+            )
             missing = merged.index[merged["_merge"] == "left_only"]
             for position in missing:
                 index = own.index[position]
                 values = "/".join(str(own.at[index, c]) for c in fk["fields"])
-                problems.append(Problem(
-                    table, _row_label(frame, table, index), "foreign key",
-                    f"{fk['fields']} = {values} not found in {ref['resource']} {ref['fields']}"))
+                problems.append(
+                    Problem(
+                        table,
+                        _row_label(frame, table, index),
+                        "foreign key",
+                        f"{fk['fields']} = {values} not found in {ref['resource']} {ref['fields']}",
+                    )
+                )
     return problems
 
 
 def _line_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in ("line", "line_start", "line_end", "title_line", "updated_line")
-            if c in frame.columns]
+    return [
+        c
+        for c in ("line", "line_start", "line_end", "title_line", "updated_line")
+        if c in frame.columns
+    ]
 
 
 def check_line_ranges(tables: Tables) -> list[Problem]:
@@ -103,13 +116,23 @@ def check_line_ranges(tables: Tables) -> list[Problem]:
         limit = frame["dump_id"].map(line_counts)
         for column in _line_columns(frame):
             bad = frame.index[frame[column].notna() & (frame[column] > limit).fillna(True)]
-            problems += [Problem(table, _row_label(frame, table, i), "line inside dump",
-                                 f"{column} = {frame.at[i, column]} beyond the dump's "
-                                 f"{limit.at[i]} lines") for i in bad]
+            problems += [
+                Problem(
+                    table,
+                    _row_label(frame, table, i),
+                    "line inside dump",
+                    f"{column} = {frame.at[i, column]} beyond the dump's {limit.at[i]} lines",
+                )
+                for i in bad
+            ]
         if "line_start" in frame.columns:
             bad = frame.index[frame["line_start"] > frame["line_end"]]
-            problems += [Problem(table, _row_label(frame, table, i), "line range",
-                                 "line_start after line_end") for i in bad]
+            problems += [
+                Problem(
+                    table, _row_label(frame, table, i), "line range", "line_start after line_end"
+                )
+                for i in bad
+            ]
     return problems
 
 
@@ -123,9 +146,15 @@ def check_update_times(tables: Tables) -> list[Problem]:
         both = frame["updated_at"].notna() & crawl_time.notna()
         # ISO 8601 UTC strings of one format compare in time order.
         bad = frame.index[both & (frame["updated_at"] > crawl_time)]
-        problems += [Problem(table, _row_label(frame, table, i), "updated before crawl",
-                             f"updated_at {frame.at[i, 'updated_at']} after crawl_time "
-                             f"{crawl_time.at[i]}") for i in bad]
+        problems += [
+            Problem(
+                table,
+                _row_label(frame, table, i),
+                "updated before crawl",
+                f"updated_at {frame.at[i, 'updated_at']} after crawl_time {crawl_time.at[i]}",
+            )
+            for i in bad
+        ]
     return problems
 
 
@@ -133,18 +162,31 @@ def check_canonical(tables: Tables) -> list[Problem]:
     """Exactly one canonical version per article, the latest, and articles points at it."""
     versions = tables["article_versions"]
     latest = versions.groupby("article_id")["version"].max()
-    canonical = versions[versions["is_canonical"]].set_index("article_id")["version"]
+    flagged = versions[versions["is_canonical"]].groupby("article_id")["version"].agg(list)
     problems = []
     for article_id, version in latest.items():
-        if canonical.get(article_id) != version or (canonical.index == article_id).sum() != 1:
-            problems.append(Problem("article_versions", str(article_id), "one canonical version",
-                                    f"the canonical version must be the latest, {version}"))
+        if flagged.get(article_id, []) != [version]:
+            problems.append(
+                Problem(
+                    "article_versions",
+                    str(article_id),
+                    "one canonical version",
+                    f"versions {flagged.get(article_id, [])} are canonical; "
+                    f"only the latest, {version}, must be",
+                )
+            )
     articles = tables["articles"].set_index("article_id")
     for article_id, row in articles.iterrows():
         if latest.get(article_id) != row["canonical_version"]:
-            problems.append(Problem("articles", str(article_id), "canonical version",
-                                    f"canonical_version {row['canonical_version']} is not the "
-                                    f"latest version {latest.get(article_id)}"))
+            problems.append(
+                Problem(
+                    "articles",
+                    str(article_id),
+                    "canonical version",
+                    f"canonical_version {row['canonical_version']} is not the "
+                    f"latest version {latest.get(article_id)}",
+                )
+            )
     return problems
 
 
@@ -161,14 +203,25 @@ def check_ledger(tables: Tables) -> list[Problem]:
         lines = ledger.loc[ledger["dump_id"] == dump.dump_id, "line"]
         expected = set(range(1, dump.line_count + 1))
         if missing := sorted(expected - set(lines)):
-            problems.append(Problem("line_ledger", dump.dump_id, "every line accounted for",
-                                    f"{len(missing)} line(s) missing, first {missing[:10]}"))
+            problems.append(
+                Problem(
+                    "line_ledger",
+                    dump.dump_id,
+                    "every line accounted for",
+                    f"{len(missing)} line(s) missing, first {missing[:10]}",
+                )
+            )
     for table_name, group in ledger[ledger["table_name"].notna()].groupby("table_name"):
         keys = _published_keys(tables, table_name)
         for index in group.index[~group["row_key"].isin(keys)]:
-            problems.append(Problem("line_ledger", _row_label(ledger, "line_ledger", index),
-                                    "ledger points at a row",
-                                    f"{table_name} has no row {ledger.at[index, 'row_key']}"))
+            problems.append(
+                Problem(
+                    "line_ledger",
+                    _row_label(ledger, "line_ledger", index),
+                    "ledger points at a row",
+                    f"{table_name} has no row {ledger.at[index, 'row_key']}",
+                )
+            )
     return problems
 
 
@@ -177,8 +230,13 @@ def validate_tables(tables: Tables) -> None:
     problems = []
     for table in table_names():
         problems += check_schema(table, tables[table])
-    for check in (check_foreign_keys, check_line_ranges, check_update_times, check_canonical,
-                  check_ledger):
+    for check in (
+        check_foreign_keys,
+        check_line_ranges,
+        check_update_times,
+        check_canonical,
+        check_ledger,
+    ):
         problems += check(tables)
     if problems:
         raise ValidationFailed(problems)

@@ -1,0 +1,55 @@
+"""Sessions of the newspack project: build the dataset, test, lint, validate."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["build", "tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+def _install(session: nox.Session, *groups: str) -> None:
+    session.install("-e", ".")
+    for group in groups:
+        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """Build the data package (data/, datapackage.json, dist/newspack.duckdb) from dumps/."""
+    _install(session)
+    session.run("newspack", "build", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (unit tests on fixtures, integration tests on the real dumps)."""
+    _install(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Check style and common mistakes with ruff."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", "build", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "build", "tests", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def validate(session: nox.Session) -> None:
+    """Validate the published package: frictionless on the descriptor, then newspack's checks."""
+    _install(session)
+    session.run("frictionless", "validate", "datapackage.json")
+    session.run("newspack", "validate", ".")
+
+
+@nox.session(python=PYTHON, default=False)
+def update_golden(session: nox.Session) -> None:
+    """Rewrite tests/golden/row_counts.json from a fresh build (only on purpose)."""
+    _install(session)
+    session.run("python", "-m", "newspack.golden")

@@ -1,0 +1,185 @@
+"""Test helper: real article text from dumps/, rendered in each header layout of format-notes.
+
+The pieces are taken by line number from dump 002 (the Kazakhstan article, lines 1-43), so a
+reader can check them against the dump; the renderers reproduce the layouts that
+shared/format-notes.md lists for real dumps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DUMPS = Path(__file__).resolve().parents[1] / "dumps"
+DUMP_002 = DUMPS / "002_9dd43f1324fd2e02.txt"
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    caption: str  # with its credit, as in the dump
+    bullets: tuple[str, ...]
+    paragraphs: tuple[str, ...]  # body paragraphs and headings, in order
+
+
+def real_lines(path: Path = DUMP_002) -> list[str]:
+    return path.read_text(encoding="utf-8").split("\n")
+
+
+def kazakhstan_article() -> Article:
+    """Dump 002, lines 1-41: title line 1, caption line 3, bullets 10-11, body 13-41."""
+    lines = real_lines()
+    return Article(
+        title=lines[0].strip(),
+        caption=lines[2].strip(),
+        bullets=tuple(line.strip().removeprefix("•").strip() for line in lines[9:11]),
+        paragraphs=tuple(line.strip() for line in lines[12:41] if line.strip()),
+    )
+
+
+def munir_article() -> Article:
+    """Dump 002, lines 44-102: title line 44, no caption, bullets 51-52, body 54-102."""
+    lines = real_lines()
+    return Article(
+        title=lines[43].strip(),
+        caption="",
+        bullets=tuple(line.strip().removeprefix("•").strip() for line in lines[50:52]),
+        paragraphs=tuple(line.strip() for line in lines[53:102] if line.strip()),
+    )
+
+
+def _bullets(article: Article, marker: str = "  • ") -> list[str]:
+    return [marker + b for b in article.bullets]
+
+
+def _body(article: Article, separator: list[str]) -> list[str]:
+    out: list[str] = []
+    for paragraph in article.paragraphs:
+        out += [paragraph, *separator]
+    return out[: len(out) - len(separator)] if separator else out
+
+
+def render(article: Article, layout: str, updated: str = "Updated 09 September 2025") -> list[str]:
+    """The article's lines in one of the layouts of format-notes.md (numbered as there)."""
+    t = article.title
+    c = [article.caption] if article.caption else []  # no caption line when there is none
+    blank_body = ["", *_body(article, [""])]
+    layouts = {
+        # 1. Seed dump 000 style.
+        "dump000": [
+            t,
+            "",
+            t,
+            *c,
+            "Short Url",
+            updated,
+            "",
+            t,
+            "",
+            t,
+            *_bullets(article),
+            *blank_body,
+        ],
+        # 2. Seed dump 002 style.
+        "dump002": [
+            t,
+            "",
+            *c,
+            "Short Url",
+            updated,
+            "Follow",
+            "",
+            t,
+            "",
+            *_bullets(article),
+            *blank_body,
+        ],
+        # 3. No lead caption.
+        "no_caption": [
+            t,
+            "",
+            "Short Url",
+            updated,
+            "Follow",
+            "",
+            t,
+            "",
+            *_bullets(article),
+            *blank_body,
+        ],
+        # 4. No Short Url line and no bullets.
+        "plain": [t, "", t, updated, "", t, "", t, *blank_body],
+        # 5. Photo gallery: a title variant, counters and a caption per photo, before Updated.
+        "gallery": [
+            *[
+                x
+                for i in (1, 2, 3)
+                for x in (f"Special: {t}", f"{i} / 3", f"{article.caption} {i}")
+            ],
+            updated,
+            "",
+            t,
+            "",
+            *_bullets(article),
+            *blank_body,
+        ],
+        # 6. AMP: Short Url followed directly by the bullets.
+        "amp": [t, "", "Short Url", *_bullets(article), *blank_body],
+        # 7. Bare: a short link first, "- " bullets, no blank lines anywhere.
+        "bare": [
+            "https://arab.news/k7x2q",
+            t,
+            updated,
+            *_bullets(article, "- "),
+            *_body(article, []),
+        ],
+        # 10. Title lines with leading and trailing spaces that differ between repeats.
+        "spaced_titles": [
+            f" {t}",
+            "",
+            f"{t}  ",
+            *c,
+            "Short Url",
+            updated,
+            "",
+            f"{t} ",
+            "",
+            t,
+            *_bullets(article),
+            *blank_body,
+        ],
+        # 11. A byline after the update time.
+        "byline": [
+            t,
+            "",
+            *c,
+            "Short Url",
+            updated,
+            "Arab News",
+            "Follow",
+            "",
+            t,
+            "",
+            *_bullets(article),
+            *blank_body,
+        ],
+    }
+    return layouts[layout]
+
+
+def dump_text(*blocks: list[str]) -> str:
+    """Blocks joined as in a dump: two blank lines between articles, LF line ends."""
+    lines: list[str] = []
+    for block in blocks:
+        if lines:
+            lines += ["", ""]
+        lines += block
+    return "\n".join(lines) + "\n"
+
+
+def write_dump(folder: Path, name: str, text: str | bytes) -> Path:
+    path = folder / name
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    path.write_bytes(text)
+    return path

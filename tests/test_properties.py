@@ -83,3 +83,9 @@ def mutated_dumps(draw):
 @given(mutated_dumps())
 def test_mutated_real_dumps(text):
     _check(text)
+
+
+def test_short_link_in_a_body_before_a_long_paragraph():
+    # Found by test_mutated_real_dumps: a short link followed by a paragraph is no header.
+    paragraph = next(line for line in REAL_LINES if len(line) > 400)
+    _check(f"https://arab.news/abc\n\n{paragraph}\n")

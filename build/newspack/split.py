@@ -188,7 +188,9 @@ def is_article_start(lines: Sequence[DumpLine], i: int) -> bool:
     """True when line i opens an article header."""
     line = lines[i]
     if line.kind is Kind.SHORTLINK:
-        return True
+        # Bare layout: the short link comes first, then the title.
+        following = next((x for x in lines[i + 1 :] if x.kind is not Kind.BLANK), None)
+        return following is not None and _is_title_like(following)
     if not _is_title_like(line):
         return False
     roles, marker_reached = _pre_marker_roles(lines, i, {line.key})

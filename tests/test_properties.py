@@ -1,5 +1,6 @@
 """Property tests: whatever text a dump holds, read -> split -> parse -> identify never
-crashes, accounts for every line, and yields tables that pass validation."""
+crashes: it refuses the dump with a clear error naming file and line, or accounts for every
+line and yields tables that pass validation."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from layouts import DUMPS
 from newspack.frames import to_frame
 from newspack.identify import identify
 from newspack.parse import parse_dump
-from newspack.read import read_bytes
+from newspack.read import DumpError, read_bytes
 from newspack.schema import table_names
 from newspack.validate import validate_tables
 
@@ -45,7 +46,12 @@ SETTINGS = settings(
 
 
 def _check(text: str) -> None:
-    dump = read_bytes(text.encode("utf-8"), "009_feedface.txt")
+    try:
+        dump = read_bytes(text.encode("utf-8"), "009_feedface.txt")
+    except DumpError as error:  # refused (empty, binary): a clear error with file and line
+        assert str(error).startswith(f"009_feedface.txt: line {error.line}: ")
+        assert 1 <= error.line <= text.count("\n") + text.count("\r") + 1
+        return
     rows = identify([parse_dump(dump)])
     ledger_lines = sorted(r["line"] for r in rows["line_ledger"])
     assert ledger_lines == list(range(1, len(dump.lines) + 1))

@@ -35,9 +35,30 @@ def test_nul_bytes_are_refused_naming_file_and_line():
         read_bytes(b"title\nbin\x00ary\n", "bad.txt")
 
 
+def test_windows_1252_dump_is_detected():
+    dump = read_bytes("Pakistan\u2019s caf\u00e9\n".encode("cp1252"), "004_cafe.txt")
+    assert dump.encoding == "windows-1252"
+    assert dump.lines[0].text == "Pakistan’s café"
+
+
+def test_utf16_with_bom_is_read():
+    dump = read_bytes("\ufeffTürkiye\r\nGüler\r\n".encode("utf-16-le"), "004_u16.txt")
+    assert (dump.encoding, [x.text for x in dump.lines]) == ("utf-16", ["Türkiye", "Güler"])
+
+
 def test_undecodable_bytes_are_refused_naming_file_and_line():
-    with pytest.raises(DumpError, match=r"latin\.txt: line 3: byte 0xe9 .* not UTF-8"):
-        read_bytes("a\nb\ncaf\u00e9\n".encode("latin-1"), "latin.txt")
+    # 0x81 is defined neither in UTF-8 (as a lead byte) nor in Windows-1252.
+    with pytest.raises(DumpError, match=r"odd\.txt: line 3: byte 0x81 .* neither UTF-8") as error:
+        read_bytes(b"a\nb\nx\x81y\n", "odd.txt")
+    assert error.value.line == 3
+
+
+def test_empty_and_binary_files_are_refused():
+    with pytest.raises(DumpError, match=r"empty\.txt: line 1: empty file"):
+        read_bytes(b"", "empty.txt")
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(1, 32)) * 4
+    with pytest.raises(DumpError, match=r"image\.txt: line 2: \d+ control bytes"):
+        read_bytes(png, "image.txt")
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from rich.table import Table
 from newspack import pipeline
 from newspack.config import DATA_DIRNAME, DEFAULT_DUMPS_DIR, DEFAULT_OUT_DIR, DESCRIPTOR_NAME
 from newspack.frames import read_csv
+from newspack.publish import JOURNAL_NAME, BuildLocked
 from newspack.schema import table_names
 from newspack.timing import parse_iso
 from newspack.validate import ValidationFailed, validate_tables
@@ -37,6 +38,26 @@ def _crawl_times(values: list[str]) -> dict[str, datetime]:
     return times
 
 
+def _report(report: pipeline.BuildReport) -> list[str]:
+    """Print the build's summary; return the problems --strict fails on."""
+    summary = Table("table", "rows", title="newspack build")
+    for table, count in report.row_counts().items():
+        summary.add_row(table, str(count))
+    console.print(summary)
+    for name, path in report.outputs.items():
+        console.print(f"{name}: {path}")
+    for message in report.duplicates():
+        console.print(f"[cyan]duplicate:[/cyan] {message}")
+    for message in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {message}")
+    problems = report.problems()
+    for message in problems:
+        console.print(f"[red]quarantined:[/red] {message}")
+    if problems:
+        console.print(f"{len(problems)} bad input(s) quarantined; see the quarantine table.")
+    return problems + report.warnings
+
+
 @app.command()
 def build(
     dumps: Annotated[
@@ -54,10 +75,21 @@ def build(
             help="DUMP=ISO-TIME: the crawl time of a dump, instead of inferring it. Repeatable."
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            help="Fail (exit 2) when any input was quarantined, refused or broke the naming rule; "
+            "the package is published all the same."
+        ),
+    ] = False,
 ) -> None:
     """Build the data package from a folder of dumps."""
     overrides = _crawl_times(crawl_time or [])
-    paths = pipeline.find_dumps(dumps)
+    try:
+        paths, _ = pipeline.find_dumps(dumps)
+    except FileNotFoundError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -76,14 +108,13 @@ def build(
         except ValidationFailed as error:
             console.print(f"[red]Build failed, nothing published.[/red]\n{error}")
             raise typer.Exit(1) from error
-    summary = Table("table", "rows", title="newspack build")
-    for table, count in report.row_counts().items():
-        summary.add_row(table, str(count))
-    console.print(summary)
-    for message in report.refused:
-        console.print(f"[yellow]refused:[/yellow] {message}")
-    for name, path in report.outputs.items():
-        console.print(f"{name}: {path}")
+        except BuildLocked as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(1) from error
+    problems = _report(report)
+    if strict and problems:
+        console.print(f"[red]--strict: {len(problems)} problem(s), failing.[/red]")
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -96,6 +127,12 @@ def validate(
     from frictionless import Package
 
     descriptor = package / DESCRIPTOR_NAME
+    if (package / JOURNAL_NAME).exists():
+        console.print(
+            f"[red]{package}: a build was interrupted while publishing; run "
+            "`newspack build` to finish or undo it[/red]"
+        )
+        raise typer.Exit(1)
     report = Package(str(descriptor)).validate()
     if not report.valid:
         for error in report.flatten(["type", "message"]):

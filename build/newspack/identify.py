@@ -18,11 +18,14 @@ from newspack.config import ARTICLE_ID_HEX_DIGITS, ARTICLE_ID_PREFIX
 from newspack.parse import (
     DROPPED,
     PUBLISHED,
+    QUARANTINE_REASONS,
+    QUARANTINED,
     VERSION,
     LineUse,
     ParsedDump,
     ParsedVersion,
 )
+from newspack.read import UnreadDump
 from newspack.schema import table_names
 
 MIN_LEAD_KEY_CHARS = 60
@@ -212,6 +215,9 @@ def _dump_row(parsed: ParsedDump) -> dict:
         "dump_id": dump.dump_id,
         "file": dump.file,
         "crawl_order": dump.crawl_order,
+        "dump_status": "parsed",
+        "duplicate_of": None,
+        "problem": None,
         "sha256": dump.sha256,
         "bytes": dump.bytes,
         "line_count": len(dump.lines),
@@ -223,8 +229,73 @@ def _dump_row(parsed: ParsedDump) -> dict:
     }
 
 
-def identify(parsed_dumps: list[ParsedDump]) -> Rows:
-    """Rows of every table, from the parsed dumps (in any order)."""
+def _unread_row(dump: UnreadDump) -> dict:
+    return {
+        "dump_id": dump.dump_id,
+        "file": dump.file,
+        "crawl_order": dump.crawl_order,
+        "dump_status": dump.status,
+        "duplicate_of": dump.duplicate_of,
+        "problem": dump.problem,
+        "sha256": dump.sha256,
+        "bytes": dump.bytes,
+        "line_count": None,
+        "encoding": None,
+        "newline": None,
+        "crawl_time": None,
+        "crawl_time_source": "unknown",
+        "block_count": None,
+    }
+
+
+def _quarantine_rows(ledger: list[dict], files: dict[str, str]) -> list[dict]:
+    """Runs of quarantined lines (blank lines between them do not break a run)."""
+    runs: list[dict] = []
+    lines = sorted(
+        (r for r in ledger if r["status"] != PUBLISHED), key=lambda r: (r["dump_id"], r["line"])
+    )
+    for row in lines:
+        if row["status"] != QUARANTINED:
+            if row["reason"] != "blank" and runs:
+                runs[-1]["closed"] = True
+            continue
+        last = runs[-1] if runs else None
+        if (
+            last
+            and not last.get("closed")
+            and last["dump_id"] == row["dump_id"]
+            and last["reason"] == row["reason"]
+        ):
+            last["line_end"] = row["line"]
+            last["texts"].append(row["raw_text"])
+        else:
+            if last:
+                last["closed"] = True
+            runs.append(
+                {
+                    "dump_id": row["dump_id"],
+                    "line_start": row["line"],
+                    "line_end": row["line"],
+                    "reason": row["reason"],
+                    "texts": [row["raw_text"]],
+                }
+            )
+    return [
+        {
+            "dump_id": run["dump_id"],
+            "line_start": run["line_start"],
+            "line_end": run["line_end"],
+            "reason": run["reason"],
+            "problem": f"{files[run['dump_id']]}: lines {run['line_start']}-{run['line_end']}: "
+            f"{QUARANTINE_REASONS[run['reason']]}",
+            "quarantined_text": "\n".join(run["texts"]),
+        }
+        for run in runs
+    ]
+
+
+def identify(parsed_dumps: list[ParsedDump], unread: list[UnreadDump] = ()) -> Rows:
+    """Rows of every table, from the parsed dumps (in any order) and the unread ones."""
     ordered = sorted(parsed_dumps, key=crawl_sort_key)
     rows: Rows = {table: [] for table in table_names()}
     for parsed in ordered:
@@ -241,14 +312,32 @@ def identify(parsed_dumps: list[ParsedDump]) -> Rows:
             if digest in seen:
                 key = _row_key(article_id, seen[digest])
                 for use in sighting.version.uses:
-                    rows["line_ledger"].append(
-                        _ledger_row(
+                    # Only the repeated text is dropped; blank and quarantined lines stay.
+                    if use.status == PUBLISHED:
+                        row = _ledger_row(
                             sighting.dump_id, use, VERSION, key, DROPPED, "duplicate_version"
                         )
-                    )
+                    else:
+                        row = _ledger_row(sighting.dump_id, use)
+                    rows["line_ledger"].append(row)
                 continue
             seen[digest] = len(version_rows) + 1
             _version_rows(rows, article_id, seen[digest], sighting)
             version_rows.append(rows["article_versions"][-1])
         rows["articles"].append(_article_row(article_id, version_rows, story[0].dump_id))
+    files = {p.dump.dump_id: p.dump.file for p in ordered}
+    rows["quarantine"] = _quarantine_rows(rows["line_ledger"], files)
+    for dump in unread:
+        rows["dumps"].append(_unread_row(dump))
+        if dump.status == "refused":
+            rows["quarantine"].append(
+                {
+                    "dump_id": dump.dump_id,
+                    "line_start": dump.error_line,
+                    "line_end": dump.error_line,
+                    "reason": "refused_file",
+                    "problem": dump.problem,
+                    "quarantined_text": None,
+                }
+            )
     return rows

@@ -23,6 +23,19 @@ VERSION, BULLETS, PARAGRAPHS, PHOTOS = "article_versions", "bullets", "paragraph
 
 MAX_HEADING_WORDS = 12
 MAX_JUNK_HEADER_CHARS = 60
+MAX_JUNK_LINE_CHARS = 80
+
+# Why lines are quarantined, in words for the user (the ledger and quarantine give the code).
+QUARANTINE_REASONS = {
+    "junk_header": "junk before the first article header (e.g. a mangled site name)",
+    "headerless_fragment": "text before the first article header: an article without its "
+    "header, which cannot be identified",
+    "unrecognised_block": "a block of short lines without sentences after an article's text "
+    "(not an article, paragraph, heading or caption)",
+    "line_in_body": "a header line (Updated, Short Url, Follow, photo counter) inside an "
+    "article's body",
+    "refused_file": "the file is not a readable text dump",
+}
 _TERMINAL = re.compile(r"[.!?…”\"’)\]]$")
 _TRAILING_PAREN = re.compile(r"(?P<caption>.*?)\s*\((?P<credit>[^()]{1,80})\)[\s.]*")
 _TRAILING_AGENCY = re.compile(r"(?P<caption>.*[.!?])\s+(?P<credit>[A-Za-z]{2,10})")
@@ -224,7 +237,7 @@ def _parse_body_line(line: DumpLine, version: ParsedVersion) -> LineUse:
         return LineUse(line, DROPPED, "blank")
     if line.kind not in (Kind.TEXT, Kind.BULLET):
         # Header furniture inside a body: keep its text in the ledger.
-        return LineUse(line, QUARANTINED, f"{line.kind}_line_in_body")
+        return LineUse(line, QUARANTINED, "line_in_body")
     caption, credit = split_credit(line.text)
     if credit is not None:
         position = len(version.photos) + 1
@@ -241,6 +254,43 @@ def _parse_body_line(line: DumpLine, version: ParsedVersion) -> LineUse:
     return LineUse(
         line, PUBLISHED, kind if kind == "heading" else "paragraph", PARAGRAPHS, position
     )
+
+
+def _segments(lines: list[DumpLine]) -> list[list[DumpLine]]:
+    """Runs of lines separated by two or more blank lines."""
+    segments: list[list[DumpLine]] = [[]]
+    blanks = 0
+    for line in lines:
+        if line.kind is Kind.BLANK:
+            blanks += 1
+            continue
+        if blanks >= 2 and segments[-1]:
+            segments.append([])
+        blanks = 0
+        segments[-1].append(line)
+    return [segment for segment in segments if segment]
+
+
+def _is_prose(line: DumpLine) -> bool:
+    text = line.text
+    return (
+        len(text) > MAX_JUNK_LINE_CHARS
+        or bool(_TERMINAL.search(text))
+        or is_heading(text)
+        or split_credit(text)[1] is not None
+    )
+
+
+def _unrecognised_lines(body: list[DumpLine]) -> set[int]:
+    """Line numbers of body segments with no sentence, heading or caption in them."""
+    return {
+        line.number
+        for segment in _segments(body)
+        if segment
+        and not any(_is_prose(line) for line in segment)
+        and all(line.kind is Kind.TEXT for line in segment)
+        for line in segment
+    }
 
 
 def _title_line(block: Block) -> DumpLine:
@@ -266,8 +316,12 @@ def parse_block(block: Block) -> ParsedVersion:
         line_end=lines[-1].number,
     )
     _parse_header(block, version)
+    junk = _unrecognised_lines(block.body)
     for line in block.body:
-        version.uses.append(_parse_body_line(line, version))
+        if line.number in junk and line.kind is not Kind.BLANK:
+            version.uses.append(LineUse(line, QUARANTINED, "unrecognised_block"))
+        else:
+            version.uses.append(_parse_body_line(line, version))
     published = [u.line.text for u in version.uses if u.status == PUBLISHED]
     last_is_body = bool(version.paragraphs) and published[-1] == version.paragraphs[-1].text
     version.is_truncated = not version.paragraphs or (

@@ -1,17 +1,23 @@
 """Stage 6, publish: write the CSVs, datapackage.json and the DuckDB file.
 
 Everything is first written into a staging folder next to the target; the published files
-are replaced only once the whole package is written, so a failed build leaves the previous
-package in place. Outputs depend on the inputs only (no wall-clock time), byte for byte.
+are replaced only once the whole package is written and validated, so a failed build leaves
+the previous package in place, and a journal lets the next build finish or undo a swap that a
+crash interrupted. Outputs depend on the inputs only (no wall-clock time), byte for byte.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,6 +39,9 @@ from newspack.schema import (
 )
 
 Tables = dict[str, pd.DataFrame]
+LOCK_NAME = ".newspack.lock"
+JOURNAL_NAME = ".newspack-publish.json"
+STAGING_PREFIX = ".newspack-staging-"
 _DUCKDB_CASTS = {"integer": "BIGINT", "boolean": "BOOLEAN", "datetime": "TIMESTAMPTZ"}
 
 
@@ -110,40 +119,159 @@ def write_duckdb(data_dir: Path, path: Path) -> None:
         con.execute(_views_sql())
 
 
-def _replace(staged: Path, target: Path) -> None:
-    """Swap a staged file or folder into place (rename is atomic for a file)."""
-    if staged.is_dir():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            target.rename(old)
+class BuildLocked(RuntimeError):
+    """Another build holds the lock on the output folder."""
+
+
+@contextmanager
+def build_lock(out_dir: Path) -> Iterator[None]:
+    """Hold the output folder's lock for a whole build; refuse at once if another holds it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / LOCK_NAME
+    with path.open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise BuildLocked(
+                f"another newspack build is writing to {out_dir} (pid {holder}); "
+                "wait for it to finish, then build again"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2); False where unsupported."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(a))
+
+
+def _swap_dir(staged: Path, target: Path, parked: Path) -> None:
+    """Put staged in target's place; the previous target ends up at `parked`."""
+    if not target.exists():
         staged.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
+    elif _exchange(staged, target):
+        staged.rename(parked)
+    else:  # two renames: recover() restores target if a crash falls between them
+        target.rename(parked)
+        staged.rename(target)
+
+
+def after_step(step: str) -> None:
+    """Called after each publishing step; a seam for tests that kill a build there."""
+
+
+def _write_json(path: Path, content: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _data_matches(descriptor_path: Path, data_dir: Path) -> bool:
+    """True when every CSV in data_dir has the hash the descriptor gives it."""
+    package = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    for resource in package["resources"]:
+        csv_path = data_dir / Path(resource["path"]).name
+        if not csv_path.exists() or "sha256:" + _sha256(csv_path) != resource["hash"]:
+            return False
+    return True
+
+
+def recover(out_dir: Path) -> str | None:
+    """Finish or undo a publication that a crash interrupted; say what was done.
+
+    The journal names the staging folder. If the new descriptor is in place, the rest is
+    put in place too (roll forward); otherwise the previous data/ is put back (roll back).
+    """
+    journal_path = out_dir / JOURNAL_NAME
+    if not journal_path.exists():
+        return None
+    journal = json.loads(journal_path.read_text(encoding="utf-8"))
+    staging = out_dir / journal["staging"]
+    new_descriptor = staging / "new.json"
+    target_descriptor = out_dir / DESCRIPTOR_NAME
+    data, parked = out_dir / DATA_DIRNAME, staging / "previous-data"
+    if target_descriptor.exists() and _sha256(target_descriptor) == journal["descriptor_sha256"]:
+        staged_duckdb = staging / DUCKDB_NAME
+        if staged_duckdb.exists():
+            os.replace(staged_duckdb, journal["duckdb"])
+        outcome = "finished an interrupted publication"
     else:
-        os.replace(staged, target)
+        # The previous data/ is parked, or still at the staging path when the crash fell
+        # between the exchange and the parking; put it back.
+        staged_data = staging / DATA_DIRNAME
+        if parked.exists():
+            previous = parked
+        elif staged_data.exists() and data.exists() and _data_matches(new_descriptor, data):
+            previous = staged_data
+        else:
+            previous = None  # the swap had not started: data/ is the previous one
+        if previous is not None:
+            _swap_dir(previous, data, staging / "discarded-data")
+        outcome = "rolled back an interrupted publication"
+    journal_path.unlink()
+    shutil.rmtree(staging, ignore_errors=True)
+    return outcome
 
 
 def publish(tables: Tables, out_dir: Path, duckdb_path: Path | None = None) -> dict[str, Path]:
-    """Write the package into out_dir (data/, datapackage.json) and the DuckDB file."""
+    """Write the package into out_dir (data/, datapackage.json) and the DuckDB file.
+
+    Everything is written into a staging folder first; then data/ is exchanged atomically,
+    the descriptor and the DuckDB file replaced, each step recorded by a journal so that
+    recover() can complete or undo a publication a crash interrupted. Call under build_lock.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    duckdb_path = duckdb_path or out_dir / DIST_DIRNAME / DUCKDB_NAME
+    duckdb_path = (duckdb_path or out_dir / DIST_DIRNAME / DUCKDB_NAME).resolve()
     duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".newspack-staging-", dir=out_dir))
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
+    data_dir, new_descriptor = staging / DATA_DIRNAME, staging / "new.json"
     try:
-        data_dir = staging / DATA_DIRNAME
         data_dir.mkdir()
         for table in table_names():
             write_csv(tables[table], data_dir / f"{table}.csv")
         package = descriptor(tables, data_dir)
-        (staging / DESCRIPTOR_NAME).write_text(
+        new_descriptor.write_text(
             json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         write_duckdb(data_dir, staging / DUCKDB_NAME)
-        _replace(data_dir, out_dir / DATA_DIRNAME)
-        _replace(staging / DESCRIPTOR_NAME, out_dir / DESCRIPTOR_NAME)
-        _replace(staging / DUCKDB_NAME, duckdb_path)
-    finally:
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+    after_step("staged")
+    _write_json(
+        out_dir / JOURNAL_NAME,
+        {
+            "staging": staging.name,
+            "descriptor_sha256": _sha256(new_descriptor),
+            "duckdb": str(duckdb_path),
+        },
+    )
+    _swap_dir(data_dir, out_dir / DATA_DIRNAME, staging / "previous-data")
+    after_step("data")
+    os.replace(new_descriptor, out_dir / DESCRIPTOR_NAME)
+    after_step("descriptor")
+    os.replace(staging / DUCKDB_NAME, duckdb_path)
+    after_step("duckdb")
+    (out_dir / JOURNAL_NAME).unlink()
+    shutil.rmtree(staging, ignore_errors=True)
     return {
         "data": out_dir / DATA_DIRNAME,
         "descriptor": out_dir / DESCRIPTOR_NAME,

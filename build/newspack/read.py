@@ -16,10 +16,18 @@ from newspack.textfix import repair_line
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# C0 control bytes other than tab, line feed, vertical tab, form feed and carriage return.
+_BINARY_CONTROL = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
+MAX_CONTROL_BYTES = 8
 
 
 class DumpError(Exception):
     """A dump that cannot be read as text; the message names the file and line."""
+
+    def __init__(self, message: str, line: int = 1):
+        super().__init__(message)
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,21 @@ class Dump:
     lines: tuple[Line, ...]
 
 
+@dataclass(frozen=True)
+class UnreadDump:
+    """A dump file that was not parsed: refused (unreadable) or a duplicate of another."""
+
+    dump_id: str
+    file: str
+    crawl_order: int | None
+    sha256: str
+    bytes: int
+    status: str  # refused | duplicate
+    problem: str | None = None
+    error_line: int | None = None
+    duplicate_of: str | None = None
+
+
 def dump_id_for(path: Path) -> str:
     return path.stem
 
@@ -56,20 +79,51 @@ def _line_of_offset(data: bytes, offset: int) -> int:
     return len(_LINE_BREAK.findall(data[:offset].decode("latin-1"))) + 1
 
 
-def decode(data: bytes, file: str) -> tuple[str, str]:
-    """Decode dump bytes as UTF-8 (with or without BOM); return (text, encoding)."""
-    if b"\x00" in data:
+def _refuse_binary(data: bytes, file: str) -> None:
+    if not data:
+        raise DumpError(f"{file}: line 1: empty file, no text to read")
+    if b"\x00" in data and not data.startswith(_UTF16_BOMS):
         line = _line_of_offset(data, data.index(b"\x00"))
-        raise DumpError(f"{file}: line {line}: NUL byte; this is binary data, not a text dump")
+        raise DumpError(
+            f"{file}: line {line}: NUL byte; this is binary data, not a text dump", line
+        )
+    controls = _BINARY_CONTROL.findall(data)
+    if len(controls) > max(MAX_CONTROL_BYTES, len(data) // 100):
+        line = _line_of_offset(data, data.index(controls[0]))
+        raise DumpError(
+            f"{file}: line {line}: {len(controls)} control bytes; this is binary data, "
+            "not a text dump",
+            line,
+        )
+
+
+def decode(data: bytes, file: str) -> tuple[str, str]:
+    """Decode dump bytes; return (text, encoding).
+
+    UTF-8 with or without BOM, UTF-16 with a BOM, else Windows-1252 when every byte is
+    defined there (the code page of the mojibake these pages show); anything else, and
+    binary data, is refused with the file and line.
+    """
+    _refuse_binary(data, file)
+    if data.startswith(_UTF16_BOMS):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as error:
+            raise DumpError(f"{file}: UTF-16 byte order mark, but {error.reason}") from error
     encoding = "utf-8-sig" if data.startswith(_BOM) else "utf-8"
     try:
         return data.decode(encoding), encoding
-    except UnicodeDecodeError as error:
-        line = _line_of_offset(data, error.start)
-        raise DumpError(
-            f"{file}: line {line}: byte 0x{data[error.start]:02x} at offset {error.start} is not "
-            "UTF-8; re-encode the dump as UTF-8"
-        ) from error
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return data.decode("cp1252"), "windows-1252"
+        except UnicodeDecodeError:
+            line = _line_of_offset(data, utf8_error.start)
+            raise DumpError(
+                f"{file}: line {line}: byte 0x{data[utf8_error.start]:02x} at offset "
+                f"{utf8_error.start} is neither UTF-8 nor Windows-1252; re-encode the dump "
+                "as UTF-8",
+                line,
+            ) from utf8_error
 
 
 def split_lines(text: str) -> tuple[list[str], str]:

@@ -114,8 +114,10 @@ def check_line_ranges(tables: Tables) -> list[Problem]:
         if "dump_id" not in frame.columns or table == "dumps":
             continue
         limit = frame["dump_id"].map(line_counts)
+        # A refused dump has no line count: its quarantine row names the line of the error.
+        read = limit.notna()
         for column in _line_columns(frame):
-            bad = frame.index[frame[column].notna() & (frame[column] > limit).fillna(True)]
+            bad = frame.index[read & frame[column].notna() & (frame[column] > limit)]
             problems += [
                 Problem(
                     table,
@@ -199,7 +201,8 @@ def check_ledger(tables: Tables) -> list[Problem]:
     """Every line of every dump has one ledger row, and published rows point at real rows."""
     ledger = tables["line_ledger"]
     problems = []
-    for dump in tables["dumps"].itertuples():
+    dumps = tables["dumps"]
+    for dump in dumps[dumps["dump_status"] == "parsed"].itertuples():
         lines = ledger.loc[ledger["dump_id"] == dump.dump_id, "line"]
         expected = set(range(1, dump.line_count + 1))
         if missing := sorted(expected - set(lines)):
@@ -220,6 +223,28 @@ def check_ledger(tables: Tables) -> list[Problem]:
                     _row_label(ledger, "line_ledger", index),
                     "ledger points at a row",
                     f"{table_name} has no row {ledger.at[index, 'row_key']}",
+                )
+            )
+    return problems
+
+
+def check_dump_statuses(tables: Tables) -> list[Problem]:
+    """Parsed dumps were read; refused ones say why; duplicates point at a parsed dump."""
+    dumps = tables["dumps"].set_index("dump_id", drop=False)
+    parsed = set(dumps.index[dumps["dump_status"] == "parsed"])
+    problems = []
+    for dump in dumps.itertuples():
+        if dump.dump_status == "parsed" and pd.isna(dump.line_count):
+            problems.append(Problem("dumps", dump.dump_id, "parsed dump", "no line count"))
+        if dump.dump_status == "refused" and not dump.problem:
+            problems.append(Problem("dumps", dump.dump_id, "refused dump", "no problem given"))
+        if dump.dump_status == "duplicate" and dump.duplicate_of not in parsed:
+            problems.append(
+                Problem(
+                    "dumps",
+                    dump.dump_id,
+                    "duplicate dump",
+                    f"duplicate_of {dump.duplicate_of!r} is not a parsed dump",
                 )
             )
     return problems

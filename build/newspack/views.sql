@@ -37,13 +37,6 @@ FROM article_versions v
 JOIN dumps d USING (dump_id);
 COMMENT ON VIEW version_history IS 'Every article version with its dump and crawl time, in version order.';
 
--- Lines that could not be parsed, with their text.
-CREATE VIEW quarantine AS
-SELECT dump_id, line, reason, raw_text
-FROM line_ledger
-WHERE status = 'quarantined';
-COMMENT ON VIEW quarantine IS 'Dump lines the parser could not place, with their raw text and the reason.';
-
 -- How every dump's lines were accounted for.
 CREATE VIEW ledger_summary AS
 SELECT dump_id, status, reason, count(*) AS lines

@@ -81,6 +81,9 @@ def mutated_dumps(draw):
             j = draw(st.integers(0, len(lines) - 1))
             lines[i], lines[j] = lines[j], lines[i]
     text = "\n".join(lines)
+    if draw(st.booleans()):  # shuffle the blocks between double blank lines
+        blocks = text.split("\n\n\n")
+        text = "\n\n\n".join(draw(st.permutations(blocks)))
     cut = draw(st.integers(0, len(text)))
     return text[:cut] if draw(st.booleans()) else text
 

@@ -49,6 +49,14 @@ def validate(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def release(session: nox.Session) -> None:
+    """Release the data: bump the version by the rule, write dist/newspack-X.Y.Z.zip,
+    CHANGELOG.md and releases.json (pass --bump major|minor|patch to override)."""
+    _install(session)
+    session.run("newspack", "release", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def update_golden(session: nox.Session) -> None:
     """Rewrite tests/golden/row_counts.json from a fresh build (only on purpose)."""
     _install(session)

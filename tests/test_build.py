@@ -9,7 +9,8 @@ import duckdb
 import pytest
 from frictionless import Package
 
-from newspack.config import GOLDEN_ROW_COUNTS, REPO_ROOT
+from newspack import pipeline
+from newspack.config import DEFAULT_DUMPS_DIR, GOLDEN_ROW_COUNTS, REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -163,9 +164,14 @@ def test_committed_package_equals_a_fresh_build(built):
     )
 
 
-def test_rebuild_is_byte_identical(built, tmp_path):
-    from newspack import pipeline
-    from newspack.config import DEFAULT_DUMPS_DIR
+def _duckdb_contents(path: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        return {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
 
-    pipeline.run(DEFAULT_DUMPS_DIR, tmp_path)
-    assert _package_files(tmp_path) == _package_files(built[1])
+
+def test_rebuild_is_byte_identical(built, tmp_path):
+    report, out = built
+    rebuilt = pipeline.run(DEFAULT_DUMPS_DIR, tmp_path)
+    assert _package_files(tmp_path) == _package_files(out)
+    assert _duckdb_contents(rebuilt.outputs["duckdb"]) == _duckdb_contents(report.outputs["duckdb"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from layouts import DUMPS, dump_text, kazakhstan_article, munir_article, render
 from newspack.frames import to_frame
 from newspack.identify import identify
@@ -43,6 +45,13 @@ def test_a_third_dump_with_a_new_version_and_a_repeat():
     before = identify([parse_dump(read_dump(p)) for p in REAL])
     after = identify([*(parse_dump(read_dump(p)) for p in REAL), third])
     assert _ids(before) == _ids(after)
+    # Every row already published stays as it was, but for which version is canonical.
+    for table in ("bullets", "paragraphs", "photos", "article_versions", "line_ledger"):
+        rows_after = {json.dumps(r, sort_keys=True, default=str) for r in after[table]}
+        for row in before[table]:
+            if table == "article_versions" and row["article_id"] == _ids(after)[munir.title]:
+                row = {**row, "is_canonical": False}
+            assert json.dumps(row, sort_keys=True, default=str) in rows_after, (table, row)
     versions = {(r["article_id"], r["version"]): r for r in after["article_versions"]}
     munir_id = _ids(after)[munir.title]
     assert versions[(munir_id, 2)]["dump_id"] == "003_0123abcd"

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from newspack import pipeline
 from newspack.config import DATA_DIRNAME, DEFAULT_DUMPS_DIR, DEFAULT_OUT_DIR, DESCRIPTOR_NAME
+from newspack.fetch import DEFAULT_INDEX
 from newspack.frames import read_csv
 from newspack.publish import JOURNAL_NAME, BuildLocked
 from newspack.schema import table_names
@@ -145,6 +146,61 @@ def validate(
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error
     console.print(f"{descriptor}: valid ({sum(len(f) for f in tables.values())} rows)")
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="Package folder or release zip.")],
+    new: Annotated[Path, typer.Argument(help="Package folder or release zip.")],
+) -> None:
+    """Print what changed in the data between two packages (folders or release zips)."""
+    from newspack.diff import diff_packages, load_package, render_markdown
+
+    changes = diff_packages(load_package(old), load_package(new))
+    heading = f"## {changes.old_version} -> {changes.new_version}"
+    typer.echo(render_markdown(changes, heading))
+
+
+@app.command()
+def release(
+    dumps: Annotated[Path, typer.Option(help="Folder of dumps.")] = DEFAULT_DUMPS_DIR,
+    out: Annotated[
+        Path, typer.Option(help="Package folder (holds releases.json).")
+    ] = DEFAULT_OUT_DIR,
+    bump: Annotated[
+        str | None, typer.Option(help="Force major, minor or patch instead of the rule.")
+    ] = None,
+) -> None:
+    """Build, diff against the previous release, bump the version, write the release zip."""
+    from newspack.release import BUMPS, ReleaseError
+    from newspack.release import release as make_release
+
+    if bump is not None and bump not in BUMPS:
+        raise typer.BadParameter(f"--bump must be one of {', '.join(BUMPS)}")
+    try:
+        made = make_release(dumps, out, bump)
+    except ReleaseError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    console.print(f"released {made.version} ({made.diff.bump}): {made.zip_path}")
+    console.print(f"sha256 {made.sha256}; CHANGELOG.md and releases.json updated")
+
+
+@app.command()
+def fetch(
+    version: Annotated[str, typer.Argument(help="Release version, e.g. 0.1.0.")],
+    index: Annotated[str, typer.Option(help="releases.json: a path or URL.")] = str(DEFAULT_INDEX),
+    cache: Annotated[Path | None, typer.Option(help="Download cache folder.")] = None,
+) -> None:
+    """Download a release zip by version, verify its checksum, and print its path."""
+    from newspack.fetch import FetchError
+    from newspack.fetch import fetch as fetch_release
+
+    try:
+        typer.echo(fetch_release(version, index, cache))
+    except FetchError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
 
 
 if __name__ == "__main__":

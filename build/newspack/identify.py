@@ -297,7 +297,7 @@ def _quarantine_rows(ledger: list[dict], files: dict[str, str]) -> list[dict]:
 def identify(parsed_dumps: list[ParsedDump], unread: list[UnreadDump] = ()) -> Rows:
     """Rows of every table, from the parsed dumps (in any order) and the unread ones."""
     ordered = sorted(parsed_dumps, key=crawl_sort_key)
-    rows: Rows = {table: [] for table in table_names()}
+    rows: Rows = {table: [] for table in table_names()}  # entities and mentions stay empty
     for parsed in ordered:
         rows["dumps"].append(_dump_row(parsed))
         for use in parsed.leading:

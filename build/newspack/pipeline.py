@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from newspack.config import DUMP_NAME_PATTERN
+from newspack.entities import entity_tables
 from newspack.frames import to_frame
 from newspack.identify import identify
 from newspack.parse import ParsedDump, parse_dump
@@ -119,10 +120,19 @@ def parse_dumps(
     return parsed, unread
 
 
-def build_tables(parsed: list[ParsedDump], unread: list[UnreadDump] | None = None) -> Tables:
-    """Identify articles and versions, type the tables, and validate them."""
+ENRICHED_TABLES = ("entities", "mentions")
+
+
+def build_tables(
+    parsed: list[ParsedDump], unread: list[UnreadDump] | None = None, with_entities: bool = True
+) -> Tables:
+    """Identify articles and versions, find entities, type the tables, and validate them."""
     rows = identify(parsed, unread or [])
-    tables = {table: to_frame(table, rows[table]) for table in table_names()}
+    tables = {t: to_frame(t, rows[t]) for t in table_names() if t not in ENRICHED_TABLES}
+    if not with_entities:
+        return tables
+    for table, table_rows in entity_tables(tables).items():
+        tables[table] = to_frame(table, table_rows)
     validate_tables(tables)
     return tables
 

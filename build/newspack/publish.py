@@ -42,7 +42,12 @@ Tables = dict[str, pd.DataFrame]
 LOCK_NAME = ".newspack.lock"
 JOURNAL_NAME = ".newspack-publish.json"
 STAGING_PREFIX = ".newspack-staging-"
-_DUCKDB_CASTS = {"integer": "BIGINT", "boolean": "BOOLEAN", "datetime": "TIMESTAMPTZ"}
+_DUCKDB_CASTS = {
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "datetime": "TIMESTAMPTZ",
+}
 
 
 def _sha256(path: Path) -> str:

@@ -21,6 +21,12 @@ def _load(name: str) -> Any:
 
 
 @cache
+def load_rules(name: str) -> Any:
+    """A rules file as data (cached)."""
+    return _load(name)
+
+
+@cache
 def boilerplate_reasons() -> dict[str, str]:
     """Page furniture line text -> reason it is dropped."""
     return {entry["text"]: entry["reason"] for entry in _load("boilerplate")}

@@ -2,8 +2,9 @@
 
 pandera (derived from schemas/) checks types, constraints and primary keys; the checks here
 add what a single table cannot say: foreign keys, line numbers inside their dump, update
-times not after the crawl, one canonical version per article, and a ledger that accounts for
-every line of every dump. All failures are collected, then reported together.
+times not after the crawl, one canonical version per article, a ledger that accounts for
+every line of every dump, and entity mentions whose offsets slice their text exactly. All
+failures are collected, then reported together.
 """
 
 from __future__ import annotations
@@ -245,6 +246,60 @@ def check_dump_statuses(tables: Tables) -> list[Problem]:
                     dump.dump_id,
                     "duplicate dump",
                     f"duplicate_of {dump.duplicate_of!r} is not a parsed dump",
+                )
+            )
+    return problems
+
+
+def _source_texts(tables: Tables) -> dict[tuple, str]:
+    """(article_id, version, source, position) -> the text mentions point into."""
+    texts = {
+        (r.article_id, r.version, "title", 1): r.title
+        for r in tables["article_versions"].itertuples()
+    }
+    texts |= {
+        (r.article_id, r.version, "bullet", r.position): r.text
+        for r in tables["bullets"].itertuples()
+    }
+    texts |= {
+        (r.article_id, r.version, "paragraph", r.position): r.text
+        for r in tables["paragraphs"].itertuples()
+    }
+    texts |= {
+        (r.article_id, r.version, "caption", r.position): r.caption
+        for r in tables["photos"].itertuples()
+    }
+    return texts
+
+
+def check_mentions(tables: Tables) -> list[Problem]:
+    """Offsets slice the source text exactly to the surface; entity counts add up."""
+    if "mentions" not in tables:
+        return []
+    texts = _source_texts(tables)
+    problems = []
+    mentions = tables["mentions"]
+    for i, m in zip(mentions.index, mentions.itertuples(), strict=True):
+        text = texts.get((m.article_id, m.version, m.source, m.source_position))
+        if text is None or text[m.start : m.end] != m.surface:
+            found = None if text is None else text[m.start : m.end]
+            problems.append(
+                Problem(
+                    "mentions",
+                    _row_label(mentions, "mentions", i),
+                    "offsets slice to the surface",
+                    f"text[{m.start}:{m.end}] is {found!r}, not {m.surface!r}",
+                )
+            )
+    counts = mentions.groupby("entity_id").size()
+    for e in tables["entities"].itertuples():
+        if counts.get(e.entity_id, 0) != e.mention_count:
+            problems.append(
+                Problem(
+                    "entities",
+                    e.entity_id,
+                    "mention count",
+                    f"mention_count {e.mention_count}, but {counts.get(e.entity_id, 0)} mentions",
                 )
             )
     return problems

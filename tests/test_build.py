@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -175,3 +178,15 @@ def test_rebuild_is_byte_identical(built, tmp_path):
     rebuilt = pipeline.run(DEFAULT_DUMPS_DIR, tmp_path)
     assert _package_files(tmp_path) == _package_files(out)
     assert _duckdb_contents(rebuilt.outputs["duckdb"]) == _duckdb_contents(report.outputs["duckdb"])
+
+
+def test_rebuild_in_another_process_with_another_hash_seed_is_byte_identical(built, tmp_path):
+    # Set and dict iteration order of strings changes with the hash seed between processes.
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run(
+        [sys.executable, "-m", "newspack.cli", "build", "--out", str(tmp_path)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    assert _package_files(tmp_path) == _package_files(built[1])

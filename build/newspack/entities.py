@@ -390,7 +390,8 @@ def _article_context(mentions: list[Mention], dateline_city: str | None) -> Arti
     ctx = ArticleContext(dateline_city=dateline_city)
     home = places.resolve(dateline_city) if dateline_city else None
     ctx.home = frozenset([home.country_code]) if home else frozenset()
-    ctx.definitions = _definitions(list({m.src.text for m in mentions}))
+    # Texts in reading order (not a set: the first long form of an acronym wins).
+    ctx.definitions = _definitions(list(dict.fromkeys(m.src.text for m in mentions)))
     for m in mentions:
         words = m.surface.split()
         if m.label == "PERSON" and len(words) >= 2 and _looks_like_name(words):

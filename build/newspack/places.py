@@ -85,7 +85,7 @@ def _subdivisions(name: str) -> list[Place]:
     codes = (
         [aliases[name]]
         if name in aliases
-        else [s.code for s in pycountry.subdivisions if s.name == name and s.parent_code is None]
+        else _subdivisions_by_name().get(name, [])
     )
     places = []
     for code in codes:
@@ -97,8 +97,26 @@ def _subdivisions(name: str) -> list[Place]:
     return sorted(places, key=lambda p: p.latitude is None)
 
 
+@cache
+def _cities_by_name() -> dict[str, list[dict]]:
+    index = defaultdict(list)
+    for city in _cities():
+        index[city["name"]].append(city)
+    return dict(index)
+
+
+@cache
+def _subdivisions_by_name() -> dict[str, list[str]]:
+    """Top-level ISO 3166-2 subdivisions by name."""
+    index = defaultdict(list)
+    for sub in pycountry.subdivisions:
+        if sub.parent_code is None:
+            index[sub.name].append(sub.code)
+    return dict(index)
+
+
 def _city_places(name: str) -> list[Place]:
-    matches = [c for c in _cities() if c["name"] == name]
+    matches = _cities_by_name().get(name, [])
     return [
         Place(
             "city",

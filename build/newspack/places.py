@@ -82,11 +82,7 @@ def _country(name: str) -> Place | None:
 
 def _subdivisions(name: str) -> list[Place]:
     aliases = load_rules("places")["subdivision_aliases"]
-    codes = (
-        [aliases[name]]
-        if name in aliases
-        else _subdivisions_by_name().get(name, [])
-    )
+    codes = [aliases[name]] if name in aliases else _subdivisions_by_name().get(name, [])
     places = []
     for code in codes:
         cities = _cities_by_area()[1].get(code)

@@ -248,13 +248,16 @@ def clean_span(
     return out
 
 
-def find_mentions(src_list: list[Source]) -> list[Mention]:
-    """Run the model over every text (batched) and clean its entity spans."""
+def parse_sources(src_list: list[Source]) -> list:
+    """spaCy docs of every text, in order (one batched pass, shared by entities and figures)."""
     nlp = load_model()
+    return list(nlp.pipe((s.text for s in src_list), batch_size=BATCH_SIZE))
+
+
+def find_mentions(src_list: list[Source], docs: list) -> list[Mention]:
+    """Clean the model's entity spans in every text."""
     mentions = []
-    for src, doc in zip(
-        src_list, nlp.pipe((s.text for s in src_list), batch_size=BATCH_SIZE), strict=True
-    ):
+    for src, doc in zip(src_list, docs, strict=True):
         for ent in doc.ents:
             if ent.label_ not in ENTITY_TYPES:
                 continue
@@ -450,9 +453,14 @@ def entity_id_for(entity_type: str, name: str) -> str:
     return ENTITY_ID_PREFIX + digest[:16]
 
 
-def entity_tables(tables: dict[str, pd.DataFrame]) -> dict[str, list[dict]]:
+def entity_tables(
+    tables: dict[str, pd.DataFrame], src_list: list[Source] | None = None, docs: list | None = None
+) -> dict[str, list[dict]]:
     """Rows of the entities and mentions tables."""
-    mentions = find_mentions(sources(tables))
+    if src_list is None:
+        src_list = sources(tables)
+        docs = parse_sources(src_list)
+    mentions = find_mentions(src_list, docs)
     articles = tables["articles"]
     placed = canonicalise(
         mentions, dict(zip(articles["article_id"], articles["dateline_city"], strict=True))

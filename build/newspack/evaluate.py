@@ -1,9 +1,10 @@
-"""Evaluation: precision, recall and F1 of the entities against the hand-checked gold list.
+"""Evaluation: precision, recall and F1 of entities and figures against hand-checked gold lists.
 
-Scored on distinct (name, type) per article, over all versions of the article. A predicted
-entity matches a gold one of the same type when its canonical name is one of the gold
-spellings (compared case- and punctuation-insensitively); names listed as optional count
-neither way. Run with `nox -s evaluate` (or `python -m newspack.evaluate`).
+Entities are scored on distinct (name, type) per article, over all versions of the article:
+a predicted entity matches a gold one of the same type when its canonical name is one of the
+gold spellings (compared case- and punctuation-insensitively); names listed as optional count
+neither way. Figures are scored on distinct (value, unit) per article. Run with
+`nox -s evaluate` (or `python -m newspack.evaluate`).
 """
 
 from __future__ import annotations
@@ -83,15 +84,53 @@ def score(gold: dict[str, dict], found: dict[str, set[Pair]]) -> Score:
     return result
 
 
-def main() -> None:
-    from newspack import pipeline
-    from newspack.entities import entity_tables
+def load_figure_gold(path: Path = GOLD_DIR / "figures.yaml") -> dict[str, list[tuple]]:
+    """article_id -> [(value, {units})]; unit "-" is none stated."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    gold = {}
+    for article_id, entries in raw.items():
+        parsed = []
+        for entry in entries:
+            value, unit = str(entry).split(" ", 1)
+            units = {None if u == "-" else u for u in unit.split("|")}
+            parsed.append((float(value), units))
+        gold[article_id] = parsed
+    return gold
 
-    paths, _ = pipeline.find_dumps(DEFAULT_DUMPS_DIR)
-    parsed, unread = pipeline.parse_dumps(paths)
-    rows = entity_tables(pipeline.build_tables(parsed, unread, with_entities=False))
-    result = score(load_gold(), predicted_pairs(rows["entities"], rows["mentions"]))
-    print(f"entities (distinct name and type per article, {len(load_gold())} articles)")
+
+def figure_pairs(figures: list[dict]) -> dict[str, set[tuple]]:
+    found: dict[str, set[tuple]] = defaultdict(set)
+    for f in figures:
+        found[f["article_id"]].add((float(f["value"]), f["unit"]))
+    return found
+
+
+def score_figures(gold: dict[str, list[tuple]], found: dict[str, set[tuple]]) -> Score:
+    result = Score()
+    for article_id, expected in gold.items():
+        unmatched = list(expected)
+        for value, unit in sorted(found.get(article_id, set()), key=repr):
+            match = next(
+                (
+                    g
+                    for g in unmatched
+                    if abs(g[0] - value) <= 1e-6 * max(1.0, abs(value)) and unit in g[1]
+                ),
+                None,
+            )
+            if match:
+                unmatched.remove(match)
+                result.true_positives += 1
+            else:
+                result.false_positives.append((article_id, (unit, str(value))))
+        result.false_negatives += [
+            (article_id, (sorted(map(str, u))[0], str(v))) for v, u in unmatched
+        ]
+    return result
+
+
+def _print(title: str, result: Score) -> None:
+    print(title)
     print(f"  precision {result.precision:.3f}  recall {result.recall:.3f}  F1 {result.f1:.3f}")
     print(
         f"  true positives {result.true_positives}, false positives "
@@ -101,8 +140,22 @@ def main() -> None:
         ("false positive", result.false_positives),
         ("false negative", result.false_negatives),
     ):
-        for article_id, (entity_type, name) in items:
-            print(f"  {label}: {article_id} {entity_type} {name}")
+        for article_id, (first, second) in items:
+            print(f"  {label}: {article_id} {first} {second}")
+
+
+def main() -> None:
+    from newspack import pipeline
+
+    paths, _ = pipeline.find_dumps(DEFAULT_DUMPS_DIR)
+    parsed, unread = pipeline.parse_dumps(paths)
+    rows = pipeline.enrich(pipeline.build_tables(parsed, unread, with_entities=False))
+    entity_score = score(load_gold(), predicted_pairs(rows["entities"], rows["mentions"]))
+    _print(
+        f"entities (distinct name and type per article, {len(load_gold())} articles)", entity_score
+    )
+    figure_score = score_figures(load_figure_gold(), figure_pairs(rows["figures"]))
+    _print("figures (distinct value and unit per article)", figure_score)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,13 @@ from datetime import datetime
 from pathlib import Path
 
 from newspack.config import DUMP_NAME_PATTERN
-from newspack.entities import entity_tables
+from newspack.entities import entity_tables, parse_sources, sources
+from newspack.figures import figure_rows
 from newspack.frames import to_frame
 from newspack.identify import identify
 from newspack.parse import ParsedDump, parse_dump
 from newspack.publish import Tables, build_lock, publish, recover
+from newspack.quotes import quote_rows
 from newspack.read import DumpError, UnreadDump, crawl_order_for, dump_id_for, read_bytes
 from newspack.schema import table_names
 from newspack.validate import validate_tables
@@ -120,7 +122,7 @@ def parse_dumps(
     return parsed, unread
 
 
-ENRICHED_TABLES = ("entities", "mentions")
+ENRICHED_TABLES = ("entities", "mentions", "figures", "quotes")
 
 
 def build_tables(
@@ -131,10 +133,20 @@ def build_tables(
     tables = {t: to_frame(t, rows[t]) for t in table_names() if t not in ENRICHED_TABLES}
     if not with_entities:
         return tables
-    for table, table_rows in entity_tables(tables).items():
+    for table, table_rows in enrich(tables).items():
         tables[table] = to_frame(table, table_rows)
     validate_tables(tables)
     return tables
+
+
+def enrich(tables: Tables) -> dict[str, list[dict]]:
+    """Entities, figures and quotes of every text, from one batched spaCy pass."""
+    src_list = sources(tables)
+    docs = parse_sources(src_list)
+    rows = entity_tables(tables, src_list, docs)
+    rows["figures"] = figure_rows(src_list, docs)
+    rows["quotes"] = quote_rows(src_list, rows["mentions"])
+    return rows
 
 
 def run(

@@ -3,8 +3,8 @@
 pandera (derived from schemas/) checks types, constraints and primary keys; the checks here
 add what a single table cannot say: foreign keys, line numbers inside their dump, update
 times not after the crawl, one canonical version per article, a ledger that accounts for
-every line of every dump, and entity mentions whose offsets slice their text exactly. All
-failures are collected, then reported together.
+every line of every dump, and mentions, figures and quotes whose offsets slice their text
+exactly. All failures are collected, then reported together.
 """
 
 from __future__ import annotations
@@ -272,36 +272,63 @@ def _source_texts(tables: Tables) -> dict[tuple, str]:
     return texts
 
 
-def check_mentions(tables: Tables) -> list[Problem]:
-    """Offsets slice the source text exactly to the surface; entity counts add up."""
-    if "mentions" not in tables:
-        return []
+# Tables whose rows point into a text by offsets, and the column that must equal the slice.
+OFFSET_TABLES = {"mentions": "surface", "figures": "surface", "quotes": "quotation"}
+
+
+def check_offsets(tables: Tables) -> list[Problem]:
+    """Offsets of mentions, figures and quotes slice their text exactly to what they hold."""
     texts = _source_texts(tables)
     problems = []
-    mentions = tables["mentions"]
-    for i, m in zip(mentions.index, mentions.itertuples(), strict=True):
-        text = texts.get((m.article_id, m.version, m.source, m.source_position))
-        if text is None or text[m.start : m.end] != m.surface:
-            found = None if text is None else text[m.start : m.end]
-            problems.append(
-                Problem(
-                    "mentions",
-                    _row_label(mentions, "mentions", i),
-                    "offsets slice to the surface",
-                    f"text[{m.start}:{m.end}] is {found!r}, not {m.surface!r}",
+    for table, column in OFFSET_TABLES.items():
+        frame = tables.get(table)
+        if frame is None:
+            continue
+        for i, row in zip(frame.index, frame.itertuples(), strict=True):
+            text = texts.get((row.article_id, row.version, row.source, row.source_position))
+            expected = getattr(row, column)
+            found = None if text is None else text[row.start : row.end]
+            if found != expected:
+                problems.append(
+                    Problem(
+                        table,
+                        _row_label(frame, table, i),
+                        "offsets slice to the text",
+                        f"text[{row.start}:{row.end}] is {found!r}, not {expected!r}",
+                    )
                 )
-            )
-    counts = mentions.groupby("entity_id").size()
-    for e in tables["entities"].itertuples():
-        if counts.get(e.entity_id, 0) != e.mention_count:
-            problems.append(
-                Problem(
-                    "entities",
-                    e.entity_id,
-                    "mention count",
-                    f"mention_count {e.mention_count}, but {counts.get(e.entity_id, 0)} mentions",
+    return problems
+
+
+def check_enrichment(tables: Tables) -> list[Problem]:
+    """Entity mention counts add up; linked figures exist."""
+    problems = []
+    if "mentions" in tables:
+        counts = tables["mentions"].groupby("entity_id").size()
+        for e in tables["entities"].itertuples():
+            if counts.get(e.entity_id, 0) != e.mention_count:
+                problems.append(
+                    Problem(
+                        "entities",
+                        e.entity_id,
+                        "mention count",
+                        f"mention_count {e.mention_count}, but "
+                        f"{counts.get(e.entity_id, 0)} mentions",
+                    )
                 )
-            )
+    if "figures" in tables:
+        figures = tables["figures"]
+        known = set(figures["figure_id"])
+        for f in figures[figures["related_figure_id"].notna()].itertuples():
+            if f.related_figure_id not in known:
+                problems.append(
+                    Problem(
+                        "figures",
+                        f.figure_id,
+                        "related figure",
+                        f"{f.related_figure_id} is not a figure",
+                    )
+                )
     return problems
 
 

@@ -1,0 +1,292 @@
+"""Stage 5, enrich (figures): the numbers an article states, normalised.
+
+quantulum3 reads the numbers (digits, separators, decimals, words, scales, currencies,
+units); general rules fix its known mistakes on news text and spaCy's parse names what a
+count counts:
+
+- years, dates ("Sept. 1", "9 September"), decades ("1990s"), ordinals, clock times and
+  version numbers ("WMS 2.0", "ML-1") are not figures;
+- "one" alone, vague plurals ("thousands of"), word numbers that refer ("the two
+  countries") and units quantulum3 reads into plain words ("a dam") are not figures;
+- rupees, "Rs" and the South Asian scales crore and lakh are money and scale
+  (rules/figures.yaml), which quantulum3 misses;
+- the qualifier is read from the words before the number ("at least", "over" -> more than);
+- a count's unit is the noun it counts ("19.3 million children" -> children), or, with no
+  noun, that of the count before it in the sentence ("..., 8.431 million in Sindh");
+- "from A to B" links two figures as a change or range ("from around 29 percent down to
+  19 percent").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from dataclasses import dataclass
+from functools import cache
+
+from newspack.rules import load_rules
+
+MONTHS = (
+    r"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|January|February|March|"
+    r"April|June|July|August|September|October|November|December"
+)
+_DATE_BEFORE = re.compile(rf"\b(?:{MONTHS})\.?\s*$")
+_DATE_AFTER = re.compile(rf"^\s*(?:{MONTHS})\b")
+_ORDINAL_AFTER = re.compile(r"^(?:st|nd|rd|th)\b")
+_VERSION_BEFORE = re.compile(r"(?:\b[A-Z]{2,}[\w]*\s|[A-Za-z]-)$")
+_DECADE_AFTER = re.compile(r"^s\b")
+_VAGUE = re.compile(
+    r"(?i)^(?:tens of |hundreds of )?(?:thousands|millions|billions|hundreds|dozens)$"
+)
+_NUMBER_WORD = re.compile(
+    r"(?i)\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
+    r"seventy|eighty|ninety|hundred|thousand|million|billion|dozen)\b"
+)
+_REFERENCE_BEFORE = re.compile(r"(?i)\b(?:the|its|their|his|her|our|both|these|those)\s+$")
+_FROM = re.compile(r"\bfrom\s+(?:\w+\s+)?$")
+_TO = re.compile(r"\b(?:to|down to)\s+(?:\w+\s+)?$")
+_BETWEEN = re.compile(r"\bbetween\s+(?:\w+\s+)?$")
+_UNIT_NAMES = {
+    "kilometre": "km",
+    "day": "days",
+    "month": "months",
+    "year": "years",
+    "hour": "hours",
+    "week": "weeks",
+    "minute": "minutes",
+    "metre": "m",
+    "percentage": "percent",
+    "tonne": "tonnes",
+    "point": "points",
+}
+
+
+@cache
+def _parser():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from quantulum3 import parser
+    return parser
+
+
+@cache
+def _rules() -> dict:
+    return load_rules("figures")
+
+
+@dataclass
+class Figure:
+    start: int
+    end: int
+    text: str
+    value: float
+    kind: str  # money | percent | count | quantity
+    unit: str | None
+    qualifier: str | None
+    sentence: str
+    relation: str | None = None  # from | to | range_low | range_high
+    related: int | None = None  # index of the linked figure in the same text
+
+
+def _is_excluded(text: str, start: int, end: int, surface: str, value: float) -> bool:
+    before, after = text[:start], text[end:]
+    if _DATE_BEFORE.search(before) or _DATE_AFTER.match(after):
+        return True
+    if re.match(r"^:\d", after) or re.search(r"\d:$", before):
+        return True  # a clock time, 10:30
+    if _ORDINAL_AFTER.match(after) or _DECADE_AFTER.match(after):
+        return True
+    if _VERSION_BEFORE.search(before) or re.match(r"^[A-Za-z]", after):
+        return True
+    has_digit = any(c.isdigit() for c in surface)
+    if not has_digit and not _NUMBER_WORD.search(surface):
+        return True  # quantulum3 reads units into plain words: "a dam", "a key"
+    is_year = surface.strip().isdigit() and len(surface.strip()) == 4 and 1800 <= value <= 2100
+    return (
+        is_year
+        or _VAGUE.match(surface.strip()) is not None
+        or (not has_digit and surface.strip().lower() in {"one", "a", "an"})
+    )
+
+
+def _qualifier(before: str) -> str | None:
+    words = before.lower().split()[-2:]
+    for size in (2, 1):
+        phrase = " ".join(words[-size:])
+        if phrase in _rules()["qualifiers"]:
+            return _rules()["qualifiers"][phrase]
+    return None
+
+
+def _currency(text: str, start: int, end: int, quantity) -> tuple[str | None, int, int]:
+    """ISO currency of a figure and its span widened to the currency as written."""
+    currencies = _rules()["currencies"]
+    entity = getattr(quantity.unit, "entity", None)
+    if entity is not None and entity.name == "currency":
+        code = {"dollar": "USD", "euro": "EUR", "pound sterling": "GBP"}.get(quantity.unit.name)
+        if code:
+            return code, start, end
+    before = re.search(r"(US\$|\$|Rs\.?|PKR|€|£)\s*$", text[:start])
+    if before:
+        return currencies[before.group(1)], before.start(1), end
+    after = re.match(r"\s+(rupees|dollars|euros)\b", text[end:])
+    if after:
+        return currencies[after.group(1)], start, end + after.end(1)
+    return None, start, end
+
+
+def _counted_thing(doc, end: int) -> str | None:
+    """The noun a number counts: its head in the parse, or the next noun."""
+    token = next((t for t in doc if t.idx < end <= t.idx + len(t)), None)
+    if token is None:
+        return None
+    head = token
+    while head.dep_ in ("nummod", "quantmod", "compound") and head.head is not head:
+        head = head.head
+        if head.pos_ in ("NOUN", "PROPN"):
+            return head.text.lower() if head.pos_ == "NOUN" else None
+    for following in doc[token.i + 1 : token.i + 4]:
+        if following.pos_ == "NOUN":
+            return following.text.lower()
+        if following.pos_ not in ("ADJ", "PROPN", "NUM"):
+            break
+    return None
+
+
+def _scaled(text: str, start: int, end: int, value: float) -> tuple[float, int]:
+    """Apply crore or lakh, after the span or at its end (quantulum3 may take the word in)."""
+    inside = re.search(r"\s(crores?|lakhs?)$", text[start:end])
+    if inside:
+        return value * _rules()["scales"][inside.group(1)], end
+    match = re.match(r"\s+(crores?|lakhs?)\b", text[end:])
+    if match:
+        return value * _rules()["scales"][match.group(1)], end + match.end(1)
+    return value, end
+
+
+def _link_ranges(text: str, figures: list[Figure]) -> None:
+    for i, first in enumerate(figures):
+        for j in range(i + 1, len(figures)):
+            second = figures[j]
+            if first.sentence != second.sentence or first.unit != second.unit:
+                continue
+            between = text[first.end : second.start]
+            if (
+                _FROM.search(text[: first.start])
+                and _TO.search(text[: second.start])
+                and len(between) < 40
+            ):
+                first.relation, second.relation = "from", "to"
+                first.related, second.related = j, i
+            elif _BETWEEN.search(text[: first.start]) and re.fullmatch(
+                r"\s+and\s+(?:\w+\s+)?", between
+            ):
+                first.relation, second.relation = "range_low", "range_high"
+                first.related, second.related = j, i
+
+
+_ARTICLE_BEFORE_AMOUNT = re.compile(r"\b(an?)(?=\s+(?:US\$|[$€£]|\d))", re.IGNORECASE)
+
+
+def _masked(text: str) -> str:
+    """The text as quantulum3 should read it: an article before an amount blanked out (same
+    length, so offsets hold), since it reads "a $500 million" as 1 "dollar to the 5e+08"."""
+    return _ARTICLE_BEFORE_AMOUNT.sub(lambda m: " " * len(m.group(1)), text)
+
+
+def extract(text: str, doc) -> list[Figure]:
+    """The figures stated in one text."""
+    figures = []
+    for quantity in _parser().parse(_masked(text)):
+        start, end = quantity.span
+        surface = text[start:end]
+        if _is_excluded(text, start, end, surface, quantity.value):
+            continue
+        value, end = _scaled(text, start, end, quantity.value)
+        currency, start, end = _currency(text, start, end, quantity)
+        unit_name = quantity.unit.name
+        if currency:
+            kind, unit = "money", currency
+        elif unit_name == "percentage":
+            kind, unit = "percent", "percent"
+        elif unit_name == "dimensionless":
+            if not any(c.isdigit() for c in surface) and _REFERENCE_BEFORE.search(text[:start]):
+                continue  # "the two countries" refers to them; it states no figure
+            kind, unit = "count", _counted_thing(doc, end)
+        else:
+            kind, unit = "quantity", _UNIT_NAMES.get(unit_name, unit_name)
+        sentence = next(
+            (s.text.strip() for s in doc.sents if s.start_char <= start < s.end_char), text
+        )
+        figures.append(
+            Figure(
+                start,
+                end,
+                text[start:end],
+                round(value, 6),
+                kind,
+                unit,
+                _qualifier(text[:start]),
+                sentence,
+            )
+        )
+    _carry_units(figures)
+    _link_ranges(text, figures)
+    return figures
+
+
+def _carry_units(figures: list[Figure]) -> None:
+    """A count with no noun counts what the count before it in the sentence counts:
+    "4 million children ... in Punjab, 8.431 million in Sindh", "922 people ... and 1,047"."""
+    for i, figure in enumerate(figures):
+        if figure.kind == "count" and figure.unit is None:
+            earlier = [
+                f
+                for f in figures[:i]
+                if f.kind == "count" and f.unit and f.sentence == figure.sentence
+            ]
+            if earlier:
+                figure.unit = earlier[-1].unit
+
+
+def figure_id_for(article_id: str, version: int, source: str, position: int, start: int) -> str:
+    key = f"{article_id}/{version}/{source}/{position}/{start}"
+    return "fig_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def figure_rows(src_list, docs) -> list[dict]:
+    """Rows of the figures table."""
+    rows = []
+    for src, doc in zip(src_list, docs, strict=True):
+        found = extract(src.text, doc)
+        ids = [
+            figure_id_for(src.article_id, src.version, src.source, src.position, f.start)
+            for f in found
+        ]
+        for figure, figure_id in zip(found, ids, strict=True):
+            rows.append(
+                {
+                    "figure_id": figure_id,
+                    "article_id": src.article_id,
+                    "version": src.version,
+                    "source": src.source,
+                    "source_position": src.position,
+                    "start": figure.start,
+                    "end": figure.end,
+                    "surface": figure.text,
+                    "value": figure.value,
+                    "figure_kind": figure.kind,
+                    "unit": figure.unit,
+                    "qualifier": figure.qualifier,
+                    "relation": figure.relation,
+                    "related_figure_id": ids[figure.related]
+                    if figure.related is not None
+                    else None,
+                    "sentence": figure.sentence,
+                    "dump_id": src.dump_id,
+                    "line": src.line,
+                }
+            )
+    return rows

@@ -19,7 +19,7 @@ JUNK_AND_BLOCK = "Ø§Ù„Ø¹Ø±Ø¨ÙŠØ©\n" + dump_text(
 )
 BLOCK_START = JUNK_AND_BLOCK.split("\n").index("Home") + 1
 LONG_LINE = dump_text(render(KAZAKH, "no_caption")).replace(
-    KAZAKH.paragraphs[2], " ".join([KAZAKH.paragraphs[2]] * 200)
+    KAZAKH.paragraphs[2], " ".join([KAZAKH.paragraphs[2]] * 30)
 )
 
 BAD_INPUTS = {

@@ -26,26 +26,27 @@ def real_lines(path: Path = DUMP_002) -> list[str]:
     return path.read_text(encoding="utf-8").split("\n")
 
 
-def kazakhstan_article() -> Article:
-    """Dump 002, lines 1-41: title line 1, caption line 3, bullets 10-11, body 13-41."""
+def _article(title: int, caption: int | None, bullets: tuple[int, int], body: tuple[int, int]):
+    """An article from dump 002, by 1-based line numbers (ranges inclusive)."""
     lines = real_lines()
     return Article(
-        title=lines[0].strip(),
-        caption=lines[2].strip(),
-        bullets=tuple(line.strip().removeprefix("•").strip() for line in lines[9:11]),
-        paragraphs=tuple(line.strip() for line in lines[12:41] if line.strip()),
+        title=lines[title - 1].strip(),
+        caption=lines[caption - 1].strip() if caption else "",
+        bullets=tuple(
+            x.strip().removeprefix("•").strip() for x in lines[bullets[0] - 1 : bullets[1]]
+        ),
+        paragraphs=tuple(x.strip() for x in lines[body[0] - 1 : body[1]] if x.strip()),
     )
+
+
+def kazakhstan_article() -> Article:
+    """Dump 002, lines 1-41: title line 1, caption line 3, bullets 10-11, body 13-41."""
+    return _article(title=1, caption=3, bullets=(10, 11), body=(13, 41))
 
 
 def munir_article() -> Article:
     """Dump 002, lines 44-102: title line 44, no caption, bullets 51-52, body 54-102."""
-    lines = real_lines()
-    return Article(
-        title=lines[43].strip(),
-        caption="",
-        bullets=tuple(line.strip().removeprefix("•").strip() for line in lines[50:52]),
-        paragraphs=tuple(line.strip() for line in lines[53:102] if line.strip()),
-    )
+    return _article(title=44, caption=None, bullets=(51, 52), body=(54, 102))
 
 
 def _bullets(article: Article, marker: str = "  • ") -> list[str]:

@@ -22,7 +22,14 @@ from newspack.identify import identify
 from newspack.parse import ParsedDump, parse_dump
 from newspack.publish import Tables, build_lock, publish, recover
 from newspack.quotes import quote_rows
-from newspack.read import DumpError, UnreadDump, crawl_order_for, dump_id_for, read_bytes
+from newspack.read import (
+    DumpError,
+    UnreadDump,
+    crawl_order_for,
+    dump_id_for,
+    file_identity,
+    read_bytes,
+)
 from newspack.schema import table_names
 from newspack.validate import validate_tables
 
@@ -83,11 +90,7 @@ def find_dumps(dumps_dir: Path) -> tuple[list[Path], list[str]]:
 
 def _unread(path: Path, data: bytes, status: str, problem=None, line=None, duplicate_of=None):
     return UnreadDump(
-        dump_id=dump_id_for(path),
-        file=path.name,
-        crawl_order=crawl_order_for(path),
-        sha256=hashlib.sha256(data).hexdigest(),
-        bytes=len(data),
+        **file_identity(path.name, data),
         status=status,
         problem=problem,
         error_line=line,

@@ -69,6 +69,18 @@ def dump_id_for(path: Path) -> str:
     return path.stem
 
 
+def file_identity(file: str, data: bytes) -> dict:
+    """What names a dump file whether or not it can be read: id, name, order, checksum, size."""
+    path = Path(file)
+    return {
+        "dump_id": dump_id_for(path),
+        "file": path.name,
+        "crawl_order": crawl_order_for(path),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
+    }
+
+
 def crawl_order_for(path: Path) -> int | None:
     """The NNN of NNN_<hash>.txt, or None for a name that does not follow the rule."""
     match = re.fullmatch(DUMP_NAME_PATTERN, path.stem)
@@ -148,13 +160,8 @@ def read_bytes(data: bytes, file: str) -> Dump:
     for number, raw in enumerate(raw_lines, start=1):
         repaired, status = repair_line(raw)
         lines.append(Line(number, raw, repaired, status))
-    path = Path(file)
     return Dump(
-        dump_id=dump_id_for(path),
-        file=path.name,
-        crawl_order=crawl_order_for(path),
-        sha256=hashlib.sha256(data).hexdigest(),
-        bytes=len(data),
+        **file_identity(file, data),
         encoding=encoding,
         newline=newline,
         lines=tuple(lines),

@@ -91,6 +91,15 @@ def test_from_to_links_a_change():
     assert (found[0].related, found[1].related) == (1, 0)
 
 
+def test_a_lone_from_marks_the_start_of_a_change():
+    text = (
+        "This was a sharp rise in infections from six cases in 2023 and just one in 2021, "
+        "highlighting the challenge of eradication."
+    )
+    found = extract(text, load_model()(text))
+    assert [(f.value, f.unit, f.relation, f.related) for f in found] == [(6, "cases", "from", None)]
+
+
 def test_figures_f1_and_every_money_and_percent_figure(tables):
     gold = load_figure_gold()
     rows = tables["figures"].astype(object).where(tables["figures"].notna(), None)

@@ -14,7 +14,7 @@ count counts:
 - a count's unit is the noun it counts ("19.3 million children" -> children), or, with no
   noun, that of the count before it in the sentence ("..., 8.431 million in Sindh");
 - "from A to B" links two figures as a change or range ("from around 29 percent down to
-  19 percent").
+  19 percent"); a lone "from A" is marked as the start of a change ("from six cases").
 """
 
 from __future__ import annotations
@@ -185,6 +185,11 @@ def _link_ranges(text: str, figures: list[Figure]) -> None:
             ):
                 first.relation, second.relation = "range_low", "range_high"
                 first.related, second.related = j, i
+    for figure in figures:
+        # "a sharp rise in infections from six cases in 2023": a change whose other end is
+        # stated elsewhere (here the sentence before).
+        if figure.relation is None and _FROM.search(text[: figure.start]):
+            figure.relation = "from"
 
 
 _ARTICLE_BEFORE_AMOUNT = re.compile(r"\b(an?)(?=\s+(?:US\$|[$€£]|\d))", re.IGNORECASE)

@@ -58,6 +58,13 @@ def evaluate(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmark builds of synthetic corpora (sizes as arguments, default 100 1000)."""
+    _install(session)
+    session.run("python", "-m", "newspack.bench", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def release(session: nox.Session) -> None:
     """Release the data: bump the version by the rule, write dist/newspack-X.Y.Z.zip,
     CHANGELOG.md and releases.json (pass --bump major|minor|patch to override)."""

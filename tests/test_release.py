@@ -142,18 +142,20 @@ def test_release_fetch_and_query(isolated_schemas, server, tmp_path):
         ).fetchone() == (6,)
 
 
-def test_a_corrupted_download_is_refused(server, tmp_path):
+def _index_serving(server, version: str, served_bytes: bytes, indexed_bytes: bytes) -> dict:
+    """Put a file on the local server and an index entry whose checksum is of indexed_bytes."""
     served, base = server
-    (served / "newspack-9.9.9.zip").write_bytes(b"not the release")
-    index = {
-        "releases": [
-            {
-                "version": "9.9.9",
-                "url": f"{base}/newspack-9.9.9.zip",
-                "sha256": hashlib.sha256(b"the release").hexdigest(),
-            }
-        ]
+    (served / f"newspack-{version}.zip").write_bytes(served_bytes)
+    entry = {
+        "version": version,
+        "url": f"{base}/newspack-{version}.zip",
+        "sha256": hashlib.sha256(indexed_bytes).hexdigest(),
     }
+    return {"releases": [entry]}
+
+
+def test_a_corrupted_download_is_refused(server, tmp_path):
+    index = _index_serving(server, "9.9.9", b"not the release", b"the release")
     with pytest.raises(FetchError, match="does not match its checksum"):
         fetch("9.9.9", index, tmp_path / "cache")
     assert not (tmp_path / "cache" / "newspack-9.9.9.zip").exists()
@@ -162,17 +164,7 @@ def test_a_corrupted_download_is_refused(server, tmp_path):
 
 
 def test_a_cached_release_is_not_downloaded_again(server, tmp_path):
-    served, base = server
-    (served / "newspack-1.2.3.zip").write_bytes(b"release bytes")
-    index = {
-        "releases": [
-            {
-                "version": "1.2.3",
-                "url": f"{base}/newspack-1.2.3.zip",
-                "sha256": hashlib.sha256(b"release bytes").hexdigest(),
-            }
-        ]
-    }
+    index = _index_serving(server, "1.2.3", b"release bytes", b"release bytes")
     first = fetch("1.2.3", index, tmp_path / "cache")
-    (served / "newspack-1.2.3.zip").unlink()  # the server no longer has it
+    (server[0] / "newspack-1.2.3.zip").unlink()  # the server no longer has it
     assert fetch("1.2.3", index, tmp_path / "cache") == first

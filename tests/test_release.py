@@ -101,7 +101,9 @@ def test_release_fetch_and_query(isolated_schemas, server, tmp_path):
     dumps.mkdir()
     shutil.copy(DUMPS / OLD_DUMP, dumps)
     first = release(dumps, out)
-    assert first.version == "0.1.0"
+    # The first release keeps the version schemas/package.yaml holds; later ones bump it.
+    assert first.version == schema.package_metadata()["version"]
+    expected_second = bumped(first.version, "minor")
     with zipfile.ZipFile(first.zip_path) as archive:
         names = set(archive.namelist())
         assert {
@@ -120,18 +122,19 @@ def test_release_fetch_and_query(isolated_schemas, server, tmp_path):
     for path in DUMPS.glob("*.txt"):
         shutil.copy(path, dumps)
     second = release(dumps, out)
-    assert (second.version, second.diff.bump) == ("0.2.0", "minor")
+    assert (second.version, second.diff.bump) == (expected_second, "minor")
     assert [title for _, title in second.diff.new_articles] == [
         "Pakistan’s military chief Asim Munir in spotlight over Trump’s Gaza plan"
     ]
     assert [(v, d) for _, v, d, _ in second.diff.new_versions] == [("2", "002_9dd43f1324fd2e02")]
     changelog = (out / "CHANGELOG.md").read_text(encoding="utf-8")
-    assert changelog.index("## 0.2.0") < changelog.index("## 0.1.0")
+    assert changelog.index(f"## {second.version}") < changelog.index(f"## {first.version}")
     assert "| article_versions | 2 | 0 | 1 |" in changelog  # the old Kazakhstan version
-    assert "version: 0.2.0" in (isolated_schemas / "package.yaml").read_text(encoding="utf-8")
+    package_yaml = (isolated_schemas / "package.yaml").read_text(encoding="utf-8")
+    assert f"version: {second.version}" in package_yaml
 
     index_path = _publish_to(server, out)
-    fetched = fetch("0.1.0", index_path, cache)
+    fetched = fetch(first.version, index_path, cache)
     assert hashlib.sha256(fetched.read_bytes()).hexdigest() == first.sha256
     extracted = tmp_path / "extracted"
     zipfile.ZipFile(fetched).extractall(extracted)

@@ -25,7 +25,6 @@ CHANGELOG_NAME = "CHANGELOG.md"
 GOLDEN_ROW_COUNTS = REPO_ROOT / "tests" / "golden" / "row_counts.json"
 GOLD_DIR = REPO_ROOT / "tests" / "gold"  # hand-checked gold lists for the evaluation
 
-DUMP_GLOB = "*.txt"
 # NNN_<hash>.txt: crawl order, then a hex content hash given by the crawler.
 DUMP_NAME_PATTERN = r"(?P<crawl_order>\d{3,})_(?P<name_hash>[0-9a-f]+)"
 

@@ -157,9 +157,14 @@ def _is_title(word: str) -> bool:
     return _is_role_word(bare) or (bare[:1].isupper() and bare.lower() in _titles())
 
 
+@cache
+def _role_words() -> frozenset[str]:
+    return frozenset(load_rules("titles")) | CORE_POSTS
+
+
 def _is_role_word(word: str) -> bool:
     """A word that names a post, never an organisation (titles.yaml and the core posts)."""
-    return word.lower() in set(load_rules("titles")) | CORE_POSTS
+    return word.lower() in _role_words()
 
 
 def _looks_like_name(words: list[str]) -> bool:

@@ -2,32 +2,44 @@
 
 The corpus generator recombines the real dumps' articles (deterministic for a seed): each
 synthetic article takes a real article block, gets a new title, its body paragraphs
-shuffled (the dateline paragraph stays first) and another update time, and dumps hold six
-articles each. For every size the build runs in a fresh process, which reports wall time,
-articles/s, words/s, peak memory (RSS), and the time of a bare `nlp.pipe` over the same texts
-with the same model: the floor the rest of the pipeline adds to.
+shuffled (the dateline paragraph stays first), each paragraph's first sentence followed by
+sentences drawn from every article with their numbers changed, and another update time;
+dumps hold six articles each.
 
-    python -m newspack.bench 100 1000      # or: nox -s bench -- 100 1000
+For every size, the corpus is built from a cold cache once per process count (each build in
+a fresh process), reporting wall time, articles/s, words/s and peak memory (the summed RSS
+of the build's processes, sampled), and a bare `nlp.pipe` over the same texts with the same
+model runs after the first build: the floor the rest of the pipeline adds to. Then a corpus
+of 200 dumps is built, one dump added and the build run again (incremental build).
+
+    python -m newspack.bench 100 1000 --jobs 1 2 --incremental 200   # or: nox -s bench -- ...
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
+import os
 import random
+import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from newspack.config import DEFAULT_DUMPS_DIR
+from newspack.pipeline import default_jobs
 from newspack.read import read_dump
 from newspack.split import Role, split_dump
 
 ARTICLES_PER_DUMP = 6
 DEFAULT_SIZES = (100, 1000)
+DEFAULT_INCREMENTAL_DUMPS = 200
 UPDATED_CHOICES = (
     "Updated 20 sec ago",
     "Updated 3 min 55 sec ago",
@@ -35,6 +47,34 @@ UPDATED_CHOICES = (
     "Updated 09 September 2025",
     "Updated 08 September 2025",
 )
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?”])\s+(?=[A-Z“])")
+_NUMBER = re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")
+PROSE_MIN_CHARS = 80  # body lines shorter than this (headings, captions) are left as they are
+
+
+def _sentences(paragraph: str) -> list[str]:
+    return _SENTENCE_END.split(paragraph)
+
+
+def _vary_number(match: re.Match[str], rng: random.Random) -> str:
+    """Another number of the same shape; years stay (the build reads them as dates)."""
+    text = match.group(0)
+    if len(text) == 4 and text[:2] in ("19", "20"):
+        return text
+    return "".join(rng.choice("123456789") if c.isdigit() else c for c in text)
+
+
+def _vary_paragraph(paragraph: str, pool: list[str], rng: random.Random) -> str:
+    """The paragraph's first sentence and as many others drawn from every article, numbers
+    changed: a text the model has not seen in the corpus, of about the same length."""
+    if len(paragraph) < PROSE_MIN_CHARS:
+        return paragraph
+    sentences = _sentences(paragraph)
+    drawn = [rng.choice(pool) for _ in range(max(1, len(sentences) - 1))]
+    varied = " ".join([sentences[0], *drawn])
+    return _NUMBER.sub(lambda m: _vary_number(m, rng), varied)
 
 
 def _templates() -> list[tuple[list[tuple[str, Role]], list[str]]]:
@@ -47,7 +87,17 @@ def _templates() -> list[tuple[list[tuple[str, Role]], list[str]]]:
     return found
 
 
-def _vary(template, number: int, rng: random.Random) -> list[str]:
+def _sentence_pool(templates) -> list[str]:
+    return [
+        sentence
+        for _, body in templates
+        for line in body
+        if len(line.strip()) >= PROSE_MIN_CHARS
+        for sentence in _sentences(line.strip())[1:]
+    ]
+
+
+def _vary(template, number: int, rng: random.Random, pool: list[str]) -> list[str]:
     header, body = template
     title = next(text for text, role in header if role is Role.TITLE).strip()
     new_title = f"{title} ({number})"
@@ -63,7 +113,7 @@ def _vary(template, number: int, rng: random.Random) -> list[str]:
     rest = paragraphs[1:]
     rng.shuffle(rest)
     for paragraph in [paragraphs[0], *rest] if paragraphs else []:
-        lines += ["", paragraph]
+        lines += ["", _vary_paragraph(paragraph, pool, rng)]
     return lines
 
 
@@ -71,11 +121,12 @@ def make_corpus(folder: Path, articles: int, seed: int = 0) -> list[Path]:
     """Write `articles` synthetic articles as NNN_<hash>.txt dumps into folder."""
     rng = random.Random(seed)
     templates = _templates()
+    pool = _sentence_pool(templates)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for dump_number, first in enumerate(range(0, articles, ARTICLES_PER_DUMP)):
         blocks = [
-            _vary(rng.choice(templates), n, rng)
+            _vary(rng.choice(templates), n, rng, pool)
             for n in range(first, min(first + ARTICLES_PER_DUMP, articles))
         ]
         text = "\n\n\n".join("\n".join(block) for block in blocks) + "\n"
@@ -86,61 +137,169 @@ def make_corpus(folder: Path, articles: int, seed: int = 0) -> list[Path]:
     return paths
 
 
-def measure(dumps: Path, out: Path) -> dict:
-    """Build once and time a bare nlp.pipe over the same texts (run in a fresh process)."""
-    from newspack import pipeline
-    from newspack.entities import load_model, sources
+class TreeMemory:
+    """Peak of the summed RSS of this process and all its descendants (the build's worker
+    processes), sampled from /proc every SAMPLE_SECONDS in a background thread."""
 
-    started = time.perf_counter()
-    report = pipeline.run(dumps, out)
-    build_seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    texts = [s.text for s in sources(report.tables)]
-    started = time.perf_counter()
-    for _ in load_model().pipe(texts, batch_size=64):
-        pass
-    nlp_seconds = time.perf_counter() - started
+    SAMPLE_SECONDS = 0.2
+
+    def __init__(self) -> None:
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.SAMPLE_SECONDS):
+            self.peak_bytes = max(self.peak_bytes, _tree_rss(os.getpid()))
+
+
+def _tree_rss(root: int) -> int:
+    """RSS in bytes of a process and its descendants (0 where /proc cannot tell)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            resident = int((entry / "statm").read_text().split()[1]) * page
+        except OSError:
+            continue  # the process ended while we looked
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        rss[int(entry.name)] = resident
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        tree.update(children)
+        frontier += children
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
+def _analysed_texts(tables) -> list[str]:
+    """The texts the build analyses: each dump's distinct titles, bullets, paragraphs and
+    captions."""
+    from newspack.entities import sources
+
+    by_dump: dict[str, dict[str, None]] = {}
+    for src in sources(tables):
+        by_dump.setdefault(src.dump_id, {})[src.text] = None
+    return [text for texts in by_dump.values() for text in texts]
+
+
+def measure(dumps: Path, out: Path, jobs: int, with_floor: bool) -> dict:
+    """Build once (in a fresh process) and, with_floor, time a bare nlp.pipe over the texts."""
+    from newspack import pipeline
+    from newspack.entities import BATCH_SIZE, load_model
+
+    with TreeMemory() as memory:
+        started = time.perf_counter()
+        report = pipeline.run(dumps, out, jobs=jobs)
+        build_seconds = time.perf_counter() - started
     articles = len(report.tables["article_versions"])
     words = int(report.tables["article_versions"]["word_count"].sum())
-    return {
+    result = {
         "articles": articles,
         "words": words,
+        "jobs": jobs,
+        **report.work,
         "build_s": round(build_seconds, 1),
-        "nlp_pipe_s": round(nlp_seconds, 1),
-        "peak_rss_mib": round(peak_mib),
         "articles_per_s": round(articles / build_seconds, 1),
         "words_per_s": round(words / build_seconds),
-        "build_over_nlp": round(build_seconds / nlp_seconds, 2),
+        "peak_rss_mib": round(memory.peak_bytes / 2**20),
+        "main_max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
+    if with_floor:
+        texts = _analysed_texts(report.tables)
+        nlp = load_model()
+        started = time.perf_counter()
+        for _ in nlp.pipe(texts, batch_size=BATCH_SIZE):
+            pass
+        result["nlp_pipe_s"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def _measure_in_subprocess(dumps: Path, out: Path, jobs: int, with_floor: bool) -> dict:
+    command = [sys.executable, "-m", "newspack.bench", "--measure", str(dumps), str(out)]
+    command += [str(jobs), "floor" if with_floor else "-"]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+SIZE_HEADER = (
+    "| articles | words | processes | build s | articles/s | words/s | peak RSS MiB "
+    "| nlp.pipe s | build / nlp.pipe |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def bench_size(size: int, jobs_list: list[int]) -> list[dict]:
+    """Full (cold-cache) builds of one corpus, one per process count, and the floor."""
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        corpus = Path(scratch) / "dumps"
+        make_corpus(corpus, size)
+        floor = None
+        for i, jobs in enumerate(jobs_list):
+            out = Path(scratch) / f"out-{jobs}"
+            r = _measure_in_subprocess(corpus, out, jobs, with_floor=i == 0)
+            floor = r.get("nlp_pipe_s", floor)
+            r["nlp_pipe_s"], r["build_over_nlp"] = floor, round(r["build_s"] / floor, 2)
+            print(
+                f"| {r['articles']} | {r['words']} | {r['workers']} | {r['build_s']} | "
+                f"{r['articles_per_s']} | {r['words_per_s']} | {r['peak_rss_mib']} | "
+                f"{floor} | {r['build_over_nlp']} |",
+                flush=True,
+            )
+            rows.append(r)
+    return rows
+
+
+def bench_incremental(dumps: int, jobs: int) -> dict:
+    """A cold build of `dumps` dumps, then one more dump added and the build run again."""
+    with tempfile.TemporaryDirectory() as scratch:
+        corpus, bigger, out = (Path(scratch) / name for name in ("dumps", "bigger", "out"))
+        make_corpus(corpus, dumps * ARTICLES_PER_DUMP)
+        added = make_corpus(bigger, (dumps + 1) * ARTICLES_PER_DUMP)[-1]
+        full = _measure_in_subprocess(corpus, out, jobs, with_floor=False)
+        shutil.copy(added, corpus / added.name)
+        again = _measure_in_subprocess(corpus, out, jobs, with_floor=False)
+    ratio = again["build_s"] / full["build_s"]
+    print(
+        f"| {dumps} + 1 | {full['build_s']} | {again['build_s']} | {again['processed']} | "
+        f"{again['from_cache']} | {ratio:.1%} |",
+        flush=True,
+    )
+    return {"full": full, "incremental": again, "ratio": ratio}
 
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--measure"]:
-        print(json.dumps(measure(Path(argv[1]), Path(argv[2]))))
+        dumps, out, jobs, floor = argv[1:5]
+        print(json.dumps(measure(Path(dumps), Path(out), int(jobs), floor == "floor")))
         return
-    sizes = [int(a) for a in argv] or list(DEFAULT_SIZES)
-    print(
-        "| articles | words | build s | articles/s | words/s | peak RSS MiB | nlp.pipe s "
-        "| build / nlp.pipe |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for size in sizes:
-        with tempfile.TemporaryDirectory() as scratch:
-            corpus, out = Path(scratch) / "dumps", Path(scratch) / "out"
-            make_corpus(corpus, size)
-            done = subprocess.run(
-                [sys.executable, "-m", "newspack.bench", "--measure", str(corpus), str(out)],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            r = json.loads(done.stdout.strip().splitlines()[-1])
+    parser = argparse.ArgumentParser(prog="python -m newspack.bench", description=__doc__)
+    parser.add_argument("sizes", nargs="*", type=int, default=list(DEFAULT_SIZES))
+    parser.add_argument("--jobs", nargs="+", type=int, default=[1, default_jobs()])
+    parser.add_argument("--incremental", type=int, default=DEFAULT_INCREMENTAL_DUMPS)
+    args = parser.parse_args(argv)
+    print(f"Full builds (cold cache), processes {args.jobs}:\n\n{SIZE_HEADER}")
+    for size in args.sizes:
+        bench_size(size, args.jobs)
+    if args.incremental:
         print(
-            f"| {r['articles']} | {r['words']} | {r['build_s']} | {r['articles_per_s']} | "
-            f"{r['words_per_s']} | {r['peak_rss_mib']} | {r['nlp_pipe_s']} | "
-            f"{r['build_over_nlp']} |",
-            flush=True,
+            "\nIncremental build:\n\n| dumps | full build s | after adding 1 s | processed "
+            "| from cache | incremental / full |\n|---|---:|---:|---:|---:|---:|"
         )
+        bench_incremental(args.incremental, max(args.jobs))
 
 
 if __name__ == "__main__":

@@ -47,6 +47,11 @@ def _report(report: pipeline.BuildReport) -> list[str]:
     console.print(summary)
     for name, path in report.outputs.items():
         console.print(f"{name}: {path}")
+    work = report.work
+    console.print(
+        f"dumps: {work['dumps']} ({work['processed']} read and analysed by "
+        f"{work['workers']} process(es), {work['from_cache']} from the cache)"
+    )
     for message in report.duplicates():
         console.print(f"[cyan]duplicate:[/cyan] {message}")
     for message in report.warnings:
@@ -83,6 +88,19 @@ def build(
             "the package is published all the same."
         ),
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Worker processes for the dumps [default: every core]."
+        ),
+    ] = None,
+    cache: Annotated[
+        bool,
+        typer.Option(help="Reuse the results of dumps that did not change since the last build."),
+    ] = True,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Cache folder [default: OUT/.newspack-cache].")
+    ] = None,
 ) -> None:
     """Build the data package from a folder of dumps."""
     overrides = _crawl_times(crawl_time or [])
@@ -99,13 +117,15 @@ def build(
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task("parsing dumps", total=len(paths), name="")
+        task = bar.add_task("reading and analysing dumps", total=len(paths), name="")
 
         def advance(name: str) -> None:
             bar.update(task, advance=1, name=name)
 
         try:
-            report = pipeline.run(dumps, out, duckdb, overrides, advance)
+            report = pipeline.run(
+                dumps, out, duckdb, overrides, advance, jobs, cache_dir, use_cache=cache
+            )
         except ValidationFailed as error:
             console.print(f"[red]Build failed, nothing published.[/red]\n{error}")
             raise typer.Exit(1) from error

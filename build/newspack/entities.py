@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import pandas as pd
@@ -253,49 +253,63 @@ def clean_span(
     return out
 
 
-def parse_sources(src_list: list[Source]) -> list:
-    """spaCy docs of every text, in order (one batched pass, shared by entities and figures)."""
-    nlp = load_model()
-    return list(nlp.pipe((s.text for s in src_list), batch_size=BATCH_SIZE))
+@dataclass(frozen=True)
+class SpanFound:
+    """A name the model found in a text, cleaned; its label is "_DROP" when it is a fragment
+    of a longer name the text defines."""
+
+    start: int
+    end: int
+    label: str
+    sentence: str
+    role: str | None = None
 
 
-def find_mentions(src_list: list[Source], docs: list) -> list[Mention]:
-    """Clean the model's entity spans in every text."""
-    mentions = []
-    for src, doc in zip(src_list, docs, strict=True):
-        for ent in doc.ents:
-            if ent.label_ not in ENTITY_TYPES:
-                continue
-            for start, end, label, role in clean_span(
-                src.text, ent.start_char, ent.end_char, ent.label_
-            ):
-                mentions.append(Mention(src, start, end, label, ent.sent.text.strip(), role))
-        mentions += _definition_mentions(src, doc, mentions)
-    unique = {(id(m.src), m.start, m.end): m for m in mentions if m.surface.strip()}
+def spans_in(text: str, doc) -> list[SpanFound]:
+    """The model's entity spans in one text, cleaned, and the long forms the text defines."""
+    spans = [
+        SpanFound(start, end, label, ent.sent.text.strip(), role)
+        for ent in doc.ents
+        if ent.label_ in ENTITY_TYPES
+        for start, end, label, role in clean_span(text, ent.start_char, ent.end_char, ent.label_)
+    ]
+    spans += _definition_spans(text, doc, spans)
+    unique = {(s.start, s.end): s for s in spans if text[s.start : s.end].strip()}
     return list(unique.values())
 
 
-def _definition_mentions(src: Source, doc, existing: list[Mention]) -> list[Mention]:
-    """Long forms the text defines ("Long Form (ABBR)", "ABBR [Long Form]") but the model split."""
+def find_mentions(src_list: list[Source], analyses: dict) -> list[Mention]:
+    """The mentions in every source, from the analysis of its text (analyse.py)."""
+    return [
+        Mention(src, s.start, s.end, s.label, s.sentence, s.role)
+        for src in src_list
+        for s in analyses[src.text].spans
+    ]
+
+
+def _definition_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
+    """Long forms the text defines ("Long Form (ABBR)", "ABBR [Long Form]") but the model
+    split; the model's fragments of them are marked "_DROP" in spans."""
     added = []
     for pattern in (_DEFINITION, _BRACKET_DEFINITION):
-        for match in pattern.finditer(src.text):
+        for match in pattern.finditer(text):
             start, end = _long_form(match)
-            covered = [m for m in existing if m.src is src and start <= m.start and m.end <= end]
-            if any(m.start == start and m.end == end for m in covered):
+            inside = [i for i, s in enumerate(spans) if start <= s.start and s.end <= end]
+            if any(spans[i].start == start and spans[i].end == end for i in inside):
                 continue
-            for m in covered:
-                m.label = "_DROP"  # a fragment of the defined name
+            for i in inside:
+                spans[i] = replace(spans[i], label="_DROP")
             sentence = next(
-                (s.text.strip() for s in doc.sents if s.start_char <= start < s.end_char), src.text
+                (s.text.strip() for s in doc.sents if s.start_char <= start < s.end_char), text
             )
-            added.append(Mention(src, start, end, "ORG", sentence))
+            added.append(SpanFound(start, end, "ORG", sentence))
     return added
 
 
 # --- canonical names and types ---------------------------------------------------------
 
 
+@cache
 def _initials(name: str) -> str:
     words = [w for w in re.split(r"[\s-]+", name) if w and w.lower() not in CONNECTORS]
     return "".join(w[0] for w in words if w[0].isupper())
@@ -323,6 +337,22 @@ def _definitions(texts: list[str]) -> dict[str, list[str]]:
     return dict(found)
 
 
+class PersonIndex:
+    """Full names by their first and last word: "Sharif" is the one person of that name."""
+
+    def __init__(self, names: list[str]):
+        self._by_word: dict[str, set[str]] = defaultdict(set)
+        for name in names:
+            words = name.split()
+            self._by_word[words[0]].add(name)
+            self._by_word[words[-1]].add(name)
+
+    def the_one(self, word: str) -> str | None:
+        """The full name a single word stands for, when exactly one name has it."""
+        matches = self._by_word.get(word, ())
+        return next(iter(matches)) if len(matches) == 1 else None
+
+
 @dataclass
 class ArticleContext:
     persons: list[str] = field(default_factory=list)  # full names (2+ words)
@@ -331,14 +361,10 @@ class ArticleContext:
     countries: frozenset[str] = frozenset()  # countries the article names
     home: frozenset[str] = frozenset()  # the country of its dateline
     dateline_city: str | None = None
+    person_index: PersonIndex | None = None
 
 
-def _person_for(word: str, persons: list[str]) -> str | None:
-    matches = {p for p in persons if word in (p.split()[-1], p.split()[0])}
-    return matches.pop() if len(matches) == 1 else None
-
-
-def _resolve_name(m: Mention, ctx: ArticleContext, corpus_persons: list[str]) -> tuple[str, str]:
+def _resolve_name(m: Mention, ctx: ArticleContext, corpus_persons: PersonIndex) -> tuple[str, str]:
     """Canonical name and rule-given type (or "" to leave the type to the vote)."""
     surface = m.surface
     if surface in _demonyms():
@@ -353,8 +379,8 @@ def _resolve_name(m: Mention, ctx: ArticleContext, corpus_persons: list[str]) ->
         return surface, "ORG"
     words = surface.split()
     if len(words) == 1 and m.label != "NORP":
-        person = _person_for(surface, ctx.persons) or (
-            None if _ACRONYM.fullmatch(surface) else _person_for(surface, corpus_persons)
+        person = ctx.person_index.the_one(surface) or (
+            None if _ACRONYM.fullmatch(surface) else corpus_persons.the_one(surface)
         )
         if person:
             return person, "PERSON"
@@ -411,6 +437,7 @@ def _article_context(mentions: list[Mention], dateline_city: str | None) -> Arti
         if m.label == "GPE" and (place := places.resolve(m.surface)) and place.kind == "country":
             countries.add(place.country_code)
     ctx.countries = frozenset(countries)
+    ctx.person_index = PersonIndex(ctx.persons)
     return ctx
 
 
@@ -423,7 +450,7 @@ def canonicalise(
     for m in mentions:
         by_article[m.src.article_id].append(m)
     contexts = {a: _article_context(ms, datelines.get(a)) for a, ms in by_article.items()}
-    corpus_persons = sorted({p for c in contexts.values() for p in c.persons})
+    corpus_persons = PersonIndex([p for c in contexts.values() for p in c.persons])
     forced: dict[int, str] = {}
     for article, ms in by_article.items():
         for m in ms:
@@ -459,13 +486,10 @@ def entity_id_for(entity_type: str, name: str) -> str:
 
 
 def entity_tables(
-    tables: dict[str, pd.DataFrame], src_list: list[Source] | None = None, docs: list | None = None
+    tables: dict[str, pd.DataFrame], src_list: list[Source], analyses: dict
 ) -> dict[str, list[dict]]:
     """Rows of the entities and mentions tables."""
-    if src_list is None:
-        src_list = sources(tables)
-        docs = parse_sources(src_list)
-    mentions = find_mentions(src_list, docs)
+    mentions = find_mentions(src_list, analyses)
     articles = tables["articles"]
     placed = canonicalise(
         mentions, dict(zip(articles["article_id"], articles["dateline_city"], strict=True))

@@ -148,8 +148,9 @@ def main() -> None:
     from newspack import pipeline
 
     paths, _ = pipeline.find_dumps(DEFAULT_DUMPS_DIR)
-    parsed, unread = pipeline.parse_dumps(paths)
-    rows = pipeline.enrich(pipeline.build_tables(parsed, unread, with_entities=False))
+    done = pipeline.process_dumps(paths)
+    tables = pipeline.build_tables(done.parsed, done.unread, with_entities=False)
+    rows = pipeline.enrich(tables, done.analyses)
     entity_score = score(load_gold(), predicted_pairs(rows["entities"], rows["mentions"]))
     _print(
         f"entities (distinct name and type per article, {len(load_gold())} articles)", entity_score

@@ -201,11 +201,28 @@ def _masked(text: str) -> str:
     return _ARTICLE_BEFORE_AMOUNT.sub(lambda m: " " * len(m.group(1)), text)
 
 
+def _may_state_numbers(sentence: str) -> bool:
+    return any(c.isdigit() for c in sentence) or _NUMBER_WORD.search(sentence) is not None
+
+
+def _quantities(text: str, doc):
+    """quantulum3's quantities with their spans in the text, read sentence by sentence and
+    only in sentences with a digit or a number word (most of its time goes into scanning
+    text for units and spelled-out numbers, which a sentence without either cannot have)."""
+    masked = _masked(text)
+    for sent in doc.sents:
+        if not _may_state_numbers(sent.text):
+            continue
+        offset = sent.start_char
+        for quantity in _parser().parse(masked[offset : sent.end_char]):
+            start, end = quantity.span
+            yield quantity, start + offset, end + offset
+
+
 def extract(text: str, doc) -> list[Figure]:
     """The figures stated in one text."""
     figures = []
-    for quantity in _parser().parse(_masked(text)):
-        start, end = quantity.span
+    for quantity, start, end in _quantities(text, doc):
         surface = text[start:end]
         if _is_excluded(text, start, end, surface, quantity.value):
             continue
@@ -261,11 +278,11 @@ def figure_id_for(article_id: str, version: int, source: str, position: int, sta
     return "fig_" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def figure_rows(src_list, docs) -> list[dict]:
-    """Rows of the figures table."""
+def figure_rows(src_list, analyses: dict) -> list[dict]:
+    """Rows of the figures table, from the analysis of each source's text (analyse.py)."""
     rows = []
-    for src, doc in zip(src_list, docs, strict=True):
-        found = extract(src.text, doc)
+    for src in src_list:
+        found = analyses[src.text].figures
         ids = [
             figure_id_for(src.article_id, src.version, src.source, src.position, f.start)
             for f in found

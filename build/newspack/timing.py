@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import dateparser
 
@@ -16,6 +17,7 @@ ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _PROBE_BASES = (datetime(2001, 1, 1), datetime(2002, 6, 15, 12, 30))
 
 
+@cache  # dateparser takes milliseconds a text, and dumps repeat the same few texts
 def _parse(text: str, base: datetime) -> datetime | None:
     parsed = dateparser.parse(
         text,

@@ -1,0 +1,134 @@
+"""Parallel and incremental builds: the output never depends on the workers or the cache."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+from pathlib import Path
+
+import pytest
+
+from newspack import cache, pipeline
+from newspack.analyse import analyse_texts, source_texts
+from newspack.bench import make_corpus
+from newspack.config import DEFAULT_DUMPS_DIR, PACKAGE_DIR
+from newspack.schema import table_names
+from newspack.timing import parse_iso
+
+REAL = sorted(DEFAULT_DUMPS_DIR.glob("*.txt"))
+
+
+def _same_data(a: Path, b: Path) -> list[str]:
+    """Tables whose CSV differs between two published packages."""
+    return [
+        t
+        for t in table_names()
+        if not filecmp.cmp(a / "data" / f"{t}.csv", b / "data" / f"{t}.csv", shallow=False)
+    ]
+
+
+def test_the_model_reads_a_text_the_same_in_any_batch():
+    """What makes per-dump workers and the cache exact: a text's analysis does not depend
+    on the texts it is batched with."""
+    done = pipeline.process_dumps(REAL, jobs=1)
+    texts = [t for parsed in done.parsed for t in source_texts(parsed)]
+    together = analyse_texts(texts)
+    alone = {}
+    for text in dict.fromkeys(texts):
+        alone.update(analyse_texts([text]))
+    backwards = analyse_texts(reversed(texts))
+    assert together == alone == backwards
+    assert any(a.spans for a in together.values()) and any(a.figures for a in together.values())
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    make_corpus(folder, 2 * pipeline.MIN_DUMPS_PER_WORKER * 6)  # enough dumps for 2 workers
+    return folder
+
+
+def test_two_worker_processes_publish_what_one_process_does(corpus, tmp_path):
+    one = pipeline.run(corpus, tmp_path / "one", jobs=1, use_cache=False)
+    two = pipeline.run(corpus, tmp_path / "two", jobs=2, use_cache=False)
+    assert one.work["workers"] == 1 and two.work["workers"] == 2
+    assert two.work["processed"] == len(list(corpus.iterdir()))
+    assert _same_data(tmp_path / "one", tmp_path / "two") == []
+    assert (tmp_path / "one/datapackage.json").read_bytes() == (
+        tmp_path / "two/datapackage.json"
+    ).read_bytes()
+
+
+def test_few_dumps_are_processed_here_not_in_workers():
+    assert pipeline._worker_count(2, pipeline.MIN_DUMPS_PER_WORKER - 1) == 1
+    assert pipeline._worker_count(2, 2 * pipeline.MIN_DUMPS_PER_WORKER) == 2
+    assert pipeline._worker_count(2, 100 * pipeline.MIN_DUMPS_PER_WORKER) == 2
+
+
+@pytest.fixture()
+def dumps(tmp_path) -> Path:
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for path in REAL:
+        shutil.copy(path, folder)
+    return folder
+
+
+def test_a_rebuild_takes_every_dump_from_the_cache_and_publishes_the_same(dumps, tmp_path):
+    first = pipeline.run(dumps, tmp_path / "out")
+    assert (first.work["processed"], first.work["from_cache"]) == (2, 0)
+    shutil.copytree(tmp_path / "out/data", tmp_path / "first/data")
+    again = pipeline.run(dumps, tmp_path / "out")
+    assert (again.work["processed"], again.work["from_cache"]) == (0, 2)
+    assert _same_data(tmp_path / "first", tmp_path / "out") == []
+
+
+def test_an_added_dump_is_the_only_one_processed(dumps, tmp_path):
+    pipeline.run(dumps, tmp_path / "out")
+    extra = make_corpus(tmp_path / "extra", 6)[0]
+    shutil.copy(extra, dumps / "003_0123abcd.txt")
+    report = pipeline.run(dumps, tmp_path / "out")
+    assert (report.work["processed"], report.work["from_cache"]) == (1, 2)
+    assert len(report.tables["dumps"]) == 3
+
+
+def test_a_crawl_time_override_reprocesses_only_that_dump(dumps, tmp_path):
+    pipeline.run(dumps, tmp_path / "out")
+    override = {REAL[0].stem: parse_iso("2025-09-10T08:00:00Z")}
+    report = pipeline.run(dumps, tmp_path / "out", crawl_times=override)
+    assert (report.work["processed"], report.work["from_cache"]) == (1, 1)
+
+
+def test_a_new_parser_version_starts_a_new_cache(dumps, tmp_path, monkeypatch):
+    pipeline.run(dumps, tmp_path / "out")
+    old = tmp_path / "out" / cache.CACHE_DIRNAME / cache.build_fingerprint()
+    assert len(list(old.iterdir())) == 2
+    monkeypatch.setattr(cache, "build_fingerprint", lambda: "new-parser-version")
+    report = pipeline.run(dumps, tmp_path / "out")
+    assert (report.work["processed"], report.work["from_cache"]) == (2, 0)
+    assert not old.exists()  # stale results are removed
+
+
+def test_the_fingerprint_changes_with_the_code_the_rules_and_the_schemas(tmp_path):
+    package = tmp_path / "newspack"
+    shutil.copytree(PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = cache.fingerprint_of((package,))
+    assert cache.fingerprint_of((package,)) == before  # stable
+    for changed in (package / "parse.py", package / "rules" / "titles.yaml"):
+        original = changed.read_bytes()
+        changed.write_bytes(original + b"\n# changed\n")
+        assert cache.fingerprint_of((package,)) != before, changed.name
+        changed.write_bytes(original)
+    assert cache.fingerprint_of((package,)) == before
+
+
+def test_an_unreadable_cache_entry_is_recomputed_and_reported(dumps, tmp_path):
+    pipeline.run(dumps, tmp_path / "out")
+    shutil.copytree(tmp_path / "out/data", tmp_path / "first/data")
+    folder = tmp_path / "out" / cache.CACHE_DIRNAME / cache.build_fingerprint()
+    entry = sorted(folder.iterdir())[0]
+    entry.write_bytes(b"not a pickle")
+    report = pipeline.run(dumps, tmp_path / "out")
+    assert (report.work["processed"], report.work["from_cache"]) == (1, 1)
+    assert any(entry.name in w and "recomputed" in w for w in report.warnings)
+    assert _same_data(tmp_path / "first", tmp_path / "out") == []

@@ -195,7 +195,11 @@ def check_canonical(tables: Tables) -> list[Problem]:
 
 def _published_keys(tables: Tables, table: str) -> set[str]:
     frame = tables[table]
-    return set(frame[primary_key(table)].astype(str).agg("/".join, axis=1))
+    columns = [frame[c].astype(str) for c in primary_key(table)]
+    keys = columns[0]
+    for column in columns[1:]:
+        keys = keys + "/" + column
+    return set(keys)
 
 
 def check_ledger(tables: Tables) -> list[Problem]:
@@ -203,10 +207,10 @@ def check_ledger(tables: Tables) -> list[Problem]:
     ledger = tables["line_ledger"]
     problems = []
     dumps = tables["dumps"]
+    lines_by_dump = ledger.groupby("dump_id")["line"].agg(set)
     for dump in dumps[dumps["dump_status"] == "parsed"].itertuples():
-        lines = ledger.loc[ledger["dump_id"] == dump.dump_id, "line"]
         expected = set(range(1, dump.line_count + 1))
-        if missing := sorted(expected - set(lines)):
+        if missing := sorted(expected - lines_by_dump.get(dump.dump_id, set())):
             problems.append(
                 Problem(
                     "line_ledger",

@@ -242,6 +242,7 @@ def build_tables(
     """Identify articles and versions, find entities, type the tables, and validate them."""
     rows = identify(parsed, unread or [])
     tables = {t: to_frame(t, rows[t]) for t in table_names() if t not in ENRICHED_TABLES}
+    del rows  # the row dicts take more memory than the frames made of them
     if not with_entities:
         return tables
     for table, table_rows in enrich(tables, analyses).items():

@@ -200,7 +200,7 @@ def test_f1_against_the_gold_list_is_at_least_0_90(tables):
 def test_entity_ids_survive_adding_a_dump():
     def ids(paths):
         parsed = [pipeline.parse_dump(read_dump(p)) for p in paths]
-        entities = pipeline.build_tables(parsed)["entities"]
+        entities = pipeline.build_tables(pipeline.Processed(parsed=parsed))["entities"]
         return dict(zip(entities["name"], entities["entity_id"], strict=True))
 
     paths = sorted(DUMPS.glob("*.txt"))

@@ -149,8 +149,9 @@ def main() -> None:
 
     paths, _ = pipeline.find_dumps(DEFAULT_DUMPS_DIR)
     done = pipeline.process_dumps(paths)
-    tables = pipeline.build_tables(done.parsed, done.unread, with_entities=False)
-    rows = pipeline.enrich(tables, done.analyses)
+    analyses = done.analyses
+    tables = pipeline.build_tables(done, with_entities=False)
+    rows = pipeline.enrich(tables, analyses)
     entity_score = score(load_gold(), predicted_pairs(rows["entities"], rows["mentions"]))
     _print(
         f"entities (distinct name and type per article, {len(load_gold())} articles)", entity_score

@@ -233,20 +233,22 @@ def process_dumps(
 ENRICHED_TABLES = ("entities", "mentions", "figures", "quotes")
 
 
-def build_tables(
-    parsed: list[ParsedDump],
-    unread: list[UnreadDump] | None = None,
-    with_entities: bool = True,
-    analyses: Analyses | None = None,
-) -> Tables:
-    """Identify articles and versions, find entities, type the tables, and validate them."""
-    rows = identify(parsed, unread or [])
+def build_tables(done: Processed, with_entities: bool = True) -> Tables:
+    """Identify articles and versions, find entities, type the tables, and validate them.
+
+    Consumes done: its parsed dumps are released once identified and its analyses once
+    used, so that they are not held in memory beside the tables.
+    """
+    rows = identify(done.parsed, done.unread)
+    done.parsed = []
     tables = {t: to_frame(t, rows[t]) for t in table_names() if t not in ENRICHED_TABLES}
     del rows  # the row dicts take more memory than the frames made of them
     if not with_entities:
         return tables
-    for table, table_rows in enrich(tables, analyses).items():
-        tables[table] = to_frame(table, table_rows)
+    enriched = enrich(tables, done.analyses)
+    done.analyses = {}
+    for table in list(enriched):
+        tables[table] = to_frame(table, enriched.pop(table))
     validate_tables(tables)
     return tables
 
@@ -290,7 +292,7 @@ def run(
             cache.remove_stale()
         places.keep_index_in(cache.folder / PLACES_INDEX_NAME if cache else None)
         done = process_dumps(paths, crawl_times, progress, jobs, cache)
-        tables = build_tables(done.parsed, done.unread, analyses=done.analyses)
+        tables = build_tables(done)
         outputs = publish(tables, out_dir, duckdb_path)
     stats = {"dumps": len(paths), "processed": done.processed, "from_cache": done.from_cache}
     return BuildReport(

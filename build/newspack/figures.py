@@ -90,7 +90,12 @@ class Figure:
     related: int | None = None  # index of the linked figure in the same text
 
 
-def _is_excluded(text: str, start: int, end: int, surface: str, value: float) -> bool:
+def _is_year(number: str) -> bool:
+    number = number.strip()
+    return len(number) == 4 and number.isdigit() and 1800 <= int(number) <= 2100
+
+
+def _is_excluded(text: str, start: int, end: int, surface: str) -> bool:
     before, after = text[:start], text[end:]
     if _DATE_BEFORE.search(before) or _DATE_AFTER.match(after):
         return True
@@ -103,9 +108,8 @@ def _is_excluded(text: str, start: int, end: int, surface: str, value: float) ->
     has_digit = any(c.isdigit() for c in surface)
     if not has_digit and not _NUMBER_WORD.search(surface):
         return True  # quantulum3 reads units into plain words: "a dam", "a key"
-    is_year = surface.strip().isdigit() and len(surface.strip()) == 4 and 1800 <= value <= 2100
     return (
-        is_year
+        _is_year(surface)
         or _VAGUE.match(surface.strip()) is not None
         or (not has_digit and surface.strip().lower() in {"one", "a", "an"})
     )
@@ -210,10 +214,9 @@ WINDOW_BEFORE, WINDOW_AFTER = 24, 48
 def _is_date_number(sentence: str, match: re.Match[str]) -> bool:
     """A year ("2025") or the day of a date ("Sept. 1", "9 September"): never a figure."""
     number = match.group(0)
-    year = len(number) == 4 and number.isdigit() and 1800 <= int(number) <= 2100
     before, after = sentence[: match.start()], sentence[match.end() :]
     day = number.isdigit() and (_DATE_BEFORE.search(before) or _DATE_AFTER.match(after))
-    return bool(year or day)
+    return _is_year(number) or bool(day)
 
 
 def _windows(sentence: str) -> list[tuple[int, int]]:
@@ -258,7 +261,7 @@ def extract(text: str, doc) -> list[Figure]:
     figures = []
     for quantity, start, end in _quantities(text, doc):
         surface = text[start:end]
-        if _is_excluded(text, start, end, surface, quantity.value):
+        if _is_excluded(text, start, end, surface):
             continue
         value, end = _scaled(text, start, end, quantity.value)
         currency, start, end = _currency(text, start, end, quantity)

@@ -185,6 +185,7 @@ def process_dumps(
     results: dict[str, DumpResult] = {}
     duplicates: dict[str, UnreadDump] = {}
     first_with_hash: dict[str, str] = {}
+    keys: dict[str, str] = {}  # file name -> cache entry key
     pending: list[tuple[str, bytes, datetime | None]] = []
     for path in paths:
         data = path.read_bytes()
@@ -198,7 +199,8 @@ def process_dumps(
             continue
         first_with_hash[digest] = dump_id_for(path)
         crawl_time = crawl_times.get(dump_id_for(path))
-        cached = cache.get(entry_key(digest, crawl_time)) if cache else None
+        keys[path.name] = entry_key(digest, crawl_time)
+        cached = cache.get(keys[path.name]) if cache else None
         if cached is not None:
             results[path.name] = cached
             if progress:
@@ -206,10 +208,9 @@ def process_dumps(
         else:
             pending.append((path.name, data, crawl_time))
     done = Processed(workers=_worker_count(jobs or default_jobs(), len(pending)))
-    for job, result in zip(pending, _run_jobs(pending, done.workers), strict=True):
-        name, data, crawl_time = job
+    for (name, _, _), result in zip(pending, _run_jobs(pending, done.workers), strict=True):
         if cache:
-            cache.put(entry_key(hashlib.sha256(data).hexdigest(), crawl_time), result)
+            cache.put(keys[name], result)
         results[name] = result
         if progress:
             progress(name)

@@ -8,6 +8,7 @@ from layouts import DUMPS
 from newspack import pipeline, places
 from newspack.entities import clean_span
 from newspack.evaluate import load_gold, predicted_pairs, score
+from newspack.frames import records
 from newspack.places import resolve
 from newspack.read import read_dump
 
@@ -145,7 +146,7 @@ def _entity(tables, name):
     entities = tables["entities"]
     rows = entities[entities["name"] == name]
     assert len(rows) == 1, f"{name}: {len(rows)} entities"
-    return rows.iloc[0]
+    return records(rows)[0]
 
 
 def test_sharif_is_one_person_with_his_title_as_role(tables):
@@ -178,7 +179,7 @@ def test_published_places_carry_codes_and_coordinates(tables):
     for name, (country, subdivision) in expected.items():
         row = _entity(tables, name)
         assert (row["country_code"], row["subdivision_code"]) == (country, subdivision), name
-        assert row["latitude"] is not None and row["longitude"] is not None
+        assert row["latitude"] is not None and row["longitude"] is not None, name
 
 
 def test_headings_are_not_read_for_entities(tables):
@@ -189,10 +190,7 @@ def test_headings_are_not_read_for_entities(tables):
 
 
 def test_f1_against_the_gold_list_is_at_least_0_90(tables):
-    def rows(frame):
-        return frame.astype(object).where(frame.notna(), None).to_dict("records")
-
-    found = predicted_pairs(rows(tables["entities"]), rows(tables["mentions"]))
+    found = predicted_pairs(records(tables["entities"]), records(tables["mentions"]))
     result = score(load_gold(), found)
     assert result.f1 >= 0.90, (result.false_positives, result.false_negatives)
 
@@ -200,7 +198,7 @@ def test_f1_against_the_gold_list_is_at_least_0_90(tables):
 def test_entity_ids_survive_adding_a_dump():
     def ids(paths):
         parsed = [pipeline.parse_dump(read_dump(p)) for p in paths]
-        entities = pipeline.build_tables(pipeline.Processed(parsed=parsed))["entities"]
+        entities = pipeline.build_tables(pipeline.Processed.of(parsed))["entities"]
         return dict(zip(entities["name"], entities["entity_id"], strict=True))
 
     paths = sorted(DUMPS.glob("*.txt"))

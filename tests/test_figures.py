@@ -7,6 +7,7 @@ import pytest
 from newspack.entities import load_model
 from newspack.evaluate import figure_pairs, load_figure_gold, score_figures
 from newspack.figures import extract
+from newspack.frames import records
 from newspack.quotes import extract as extract_quotes
 
 
@@ -102,8 +103,7 @@ def test_a_lone_from_marks_the_start_of_a_change():
 
 def test_figures_f1_and_every_money_and_percent_figure(tables):
     gold = load_figure_gold()
-    rows = tables["figures"].astype(object).where(tables["figures"].notna(), None)
-    found = figure_pairs(rows.to_dict("records"))
+    found = figure_pairs(records(tables["figures"]))
     result = score_figures(gold, found)
     assert result.f1 >= 0.90, (result.false_positives, result.false_negatives)
     for article_id, expected in gold.items():

@@ -31,7 +31,7 @@ def test_the_model_reads_a_text_the_same_in_any_batch():
     """What makes per-dump workers and the cache exact: a text's analysis does not depend
     on the texts it is batched with."""
     done = pipeline.process_dumps(REAL, jobs=1)
-    texts = [t for parsed in done.parsed for t in source_texts(parsed)]
+    texts = [t for parsed in done.parsed() for t in source_texts(parsed)]
     together = analyse_texts(texts)
     alone = {}
     for text in dict.fromkeys(texts):

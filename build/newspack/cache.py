@@ -97,6 +97,11 @@ class DumpCache:
             self.unreadable.append(f"{path}: {type(error).__name__}: {error}")
             return None
 
+    def load(self, key: str):
+        """An entry this build has written (an error if it has gone since)."""
+        with self._path(key).open("rb") as stream:
+            return pickle.load(stream)
+
     def put(self, key: str, result) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")

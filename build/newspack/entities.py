@@ -117,6 +117,34 @@ class Mention:
         return self.src.text[self.start : self.end]
 
 
+SOURCE_KINDS = ("title", "bullet", "paragraph", "caption")  # in reading order
+
+
+def version_sources(article_id: str, version: int, parsed, dump_id: str) -> list[Source]:
+    """The sources of one parsed version (parse.ParsedVersion), in reading order: what
+    sources() finds in the published tables for that version."""
+    found = [Source(article_id, version, "title", 1, parsed.title, dump_id, parsed.title_line)]
+    found += [
+        Source(article_id, version, "bullet", position, text, dump_id, line)
+        for position, (text, line) in enumerate(parsed.bullets, start=1)
+    ]
+    found += [
+        Source(article_id, version, "paragraph", p.position, p.text, dump_id, p.line)
+        for p in parsed.paragraphs
+        if p.kind == "body"
+    ]
+    found += [
+        Source(article_id, version, "caption", p.position, p.caption, dump_id, p.line)
+        for p in parsed.photos
+    ]
+    return found
+
+
+def reading_order(src: Source) -> tuple:
+    """The order of sources() over the tables: by kind, then version and position."""
+    return (SOURCE_KINDS.index(src.source), src.article_id, src.version, src.position)
+
+
 def sources(tables: dict[str, pd.DataFrame]) -> list[Source]:
     """Every title, bullet, body paragraph and caption of every version."""
     found = [
@@ -337,6 +365,21 @@ def _definitions(texts: list[str]) -> dict[str, list[str]]:
     return dict(found)
 
 
+def _is_full_name(label: str, surface: str) -> bool:
+    words = surface.split()
+    return label == "PERSON" and len(words) >= 2 and _looks_like_name(words)
+
+
+def person_names(analyses: dict) -> set[str]:
+    """The full names of people the analysed texts give (for the corpus PersonIndex)."""
+    return {
+        text[s.start : s.end]
+        for text, analysis in analyses.items()
+        for s in analysis.spans
+        if _is_full_name(s.label, text[s.start : s.end])
+    }
+
+
 class PersonIndex:
     """Full names by their first and last word: "Sharif" is the one person of that name."""
 
@@ -427,10 +470,9 @@ def _article_context(mentions: list[Mention], dateline_city: str | None) -> Arti
     # Texts in reading order (not a set: the first long form of an acronym wins).
     ctx.definitions = _definitions(list(dict.fromkeys(m.src.text for m in mentions)))
     for m in mentions:
-        words = m.surface.split()
-        if m.label == "PERSON" and len(words) >= 2 and _looks_like_name(words):
+        if _is_full_name(m.label, m.surface):
             ctx.persons.append(m.surface)
-        if len(words) >= 2:
+        if len(m.surface.split()) >= 2:
             ctx.long_names.append((m.surface, m.label))
     countries = set()
     for m in mentions:
@@ -442,15 +484,18 @@ def _article_context(mentions: list[Mention], dateline_city: str | None) -> Arti
 
 
 def canonicalise(
-    mentions: list[Mention], datelines: dict[str, str | None]
+    mentions: list[Mention], datelines: dict[str, str | None], corpus_persons: PersonIndex
 ) -> dict[tuple[str, str], places.Place | None]:
-    """Set each mention's canonical name and type; return the place of each GPE/LOC entity."""
+    """Set each mention's canonical name and type; return the place of each GPE/LOC entity.
+
+    A name of one word is looked up among the people its article names, then among the
+    corpus's (corpus_persons: every full name in the corpus, entities.person_names).
+    """
     mentions[:] = [m for m in mentions if m.label != "_DROP"]
     by_article: dict[str, list[Mention]] = defaultdict(list)
     for m in mentions:
         by_article[m.src.article_id].append(m)
     contexts = {a: _article_context(ms, datelines.get(a)) for a, ms in by_article.items()}
-    corpus_persons = PersonIndex([p for c in contexts.values() for p in c.persons])
     forced: dict[int, str] = {}
     for article, ms in by_article.items():
         for m in ms:
@@ -485,66 +530,92 @@ def entity_id_for(entity_type: str, name: str) -> str:
     return ENTITY_ID_PREFIX + digest[:16]
 
 
-def entity_tables(
-    tables: dict[str, pd.DataFrame], src_list: list[Source], analyses: dict
-) -> dict[str, list[dict]]:
-    """Rows of the entities and mentions tables."""
-    mentions = find_mentions(src_list, analyses)
-    articles = tables["articles"]
-    placed = canonicalise(
-        mentions, dict(zip(articles["article_id"], articles["dateline_city"], strict=True))
-    )
-    entities: dict[str, dict] = {}
-    mention_rows = []
-    for m in mentions:
-        entity_id = entity_id_for(m.type, m.name)
-        entity = entities.setdefault(
-            entity_id,
+def _mention_row(entity_id: str, m: Mention) -> dict:
+    return {
+        "entity_id": entity_id,
+        "article_id": m.src.article_id,
+        "version": m.src.version,
+        "source": m.src.source,
+        "source_position": m.src.position,
+        "start": m.start,
+        "end": m.end,
+        "surface": m.surface,
+        "role": m.role,
+        "model_label": m.label,
+        "sentence": m.sentence,
+        "dump_id": m.src.dump_id,
+        "line": m.src.line,
+    }
+
+
+def _place_columns(place: places.Place | None) -> dict:
+    return {
+        "place_kind": place.kind if place else None,
+        "country_code": place.country_code if place else None,
+        "subdivision_code": place.subdivision_code if place else None,
+        "latitude": place.latitude if place else None,
+        "longitude": place.longitude if place else None,
+    }
+
+
+@dataclass
+class _Entity:
+    name_order: tuple  # reading order of the mention that named it
+    name: str
+    entity_type: str
+    aliases: set[str] = field(default_factory=set)
+    articles: set[str] = field(default_factory=set)
+    mention_count: int = 0
+
+
+class EntityTable:
+    """The entities table, gathered article by article, in any order of articles.
+
+    Where articles disagree, the result is what reading every mention in reading order
+    gives: an entity is named by its first mention, and a place by the last article that
+    resolves it.
+    """
+
+    def __init__(self, corpus_persons: PersonIndex):
+        self.corpus_persons = corpus_persons
+        self._entities: dict[str, _Entity] = {}
+        self._places: dict[tuple[str, str], tuple[tuple, places.Place | None]] = {}
+
+    def add_article(self, src_list: list[Source], analyses: dict, dateline_city) -> list[dict]:
+        """Canonicalise one article's mentions (src_list in reading order); its mention rows."""
+        mentions = find_mentions(src_list, analyses)
+        article_id = src_list[0].article_id
+        placed = canonicalise(mentions, {article_id: dateline_city}, self.corpus_persons)
+        if not mentions:
+            return []
+        # The article's place in reading order: where its first mention is read.
+        article_order = (SOURCE_KINDS.index(mentions[0].src.source), article_id)
+        for key, place in placed.items():
+            if key not in self._places or self._places[key][0] <= article_order:
+                self._places[key] = (article_order, place)
+        rows = []
+        for i, m in enumerate(mentions):
+            entity_id = entity_id_for(m.type, m.name)
+            order = (*reading_order(m.src), i)
+            entity = self._entities.setdefault(entity_id, _Entity(order, m.name, m.type))
+            if order < entity.name_order:
+                entity.name_order, entity.name = order, m.name
+            entity.aliases.add(m.surface)
+            entity.articles.add(article_id)
+            entity.mention_count += 1
+            rows.append(_mention_row(entity_id, m))
+        return rows
+
+    def rows(self) -> list[dict]:
+        return [
             {
                 "entity_id": entity_id,
-                "name": m.name,
-                "entity_type": m.type,
-                "aliases": set(),
-                "articles": set(),
-                "mention_count": 0,
-            },
-        )
-        entity["aliases"].add(m.surface)
-        entity["articles"].add(m.src.article_id)
-        entity["mention_count"] += 1
-        mention_rows.append(
-            {
-                "entity_id": entity_id,
-                "article_id": m.src.article_id,
-                "version": m.src.version,
-                "source": m.src.source,
-                "source_position": m.src.position,
-                "start": m.start,
-                "end": m.end,
-                "surface": m.surface,
-                "role": m.role,
-                "model_label": m.label,
-                "sentence": m.sentence,
-                "dump_id": m.src.dump_id,
-                "line": m.src.line,
+                "name": e.name,
+                "entity_type": e.entity_type,
+                "aliases": "; ".join(sorted(e.aliases - {e.name})) or None,
+                "article_count": len(e.articles),
+                "mention_count": e.mention_count,
+                **_place_columns(self._places.get((e.entity_type, e.name), (None, None))[1]),
             }
-        )
-    rows = []
-    for entity in entities.values():
-        place = placed.get((entity["entity_type"], entity["name"]))
-        rows.append(
-            {
-                "entity_id": entity["entity_id"],
-                "name": entity["name"],
-                "entity_type": entity["entity_type"],
-                "aliases": "; ".join(sorted(entity["aliases"] - {entity["name"]})) or None,
-                "article_count": len(entity["articles"]),
-                "mention_count": entity["mention_count"],
-                "place_kind": place.kind if place else None,
-                "country_code": place.country_code if place else None,
-                "subdivision_code": place.subdivision_code if place else None,
-                "latitude": place.latitude if place else None,
-                "longitude": place.longitude if place else None,
-            }
-        )
-    return {"entities": rows, "mentions": mention_rows}
+            for entity_id, e in self._entities.items()
+        ]

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from newspack.config import DEFAULT_DUMPS_DIR, GOLD_DIR
+from newspack.frames import records
 from newspack.identify import identity_key
 
 Pair = tuple[str, str]  # (type, name)
@@ -148,10 +149,8 @@ def main() -> None:
     from newspack import pipeline
 
     paths, _ = pipeline.find_dumps(DEFAULT_DUMPS_DIR)
-    done = pipeline.process_dumps(paths)
-    analyses = done.analyses
-    tables = pipeline.build_tables(done, with_entities=False)
-    rows = pipeline.enrich(tables, analyses)
+    tables = pipeline.build_tables(pipeline.process_dumps(paths))
+    rows = {table: records(frame) for table, frame in tables.items()}
     entity_score = score(load_gold(), predicted_pairs(rows["entities"], rows["mentions"]))
     _print(
         f"entities (distinct name and type per article, {len(load_gold())} articles)", entity_score

@@ -4,6 +4,10 @@ Versions of one story share a normalised title or a normalised lead paragraph. A
 article_id hashes the title of its earliest version (dumps in crawl order), so adding later
 dumps never changes an ID. Renderings with identical content are one version; the latest
 version is canonical.
+
+Two passes, so that a build can stream its dumps: the plan (plan_identity) needs only each
+dump's keys (titles, leads, content hashes); then each dump's rows (dump_rows) are made
+from that dump alone.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from newspack import timing
 from newspack.config import ARTICLE_ID_HEX_DIGITS, ARTICLE_ID_PREFIX
@@ -44,23 +48,38 @@ def article_id_for(title: str) -> str:
     return ARTICLE_ID_PREFIX + digest[:ARTICLE_ID_HEX_DIGITS]
 
 
-@dataclass
-class Sighting:
-    """A parsed version in the dump it was read from."""
+@dataclass(frozen=True)
+class VersionKeys:
+    """What identity needs of a parsed version: its title, comparison keys and content."""
 
-    parsed_dump: ParsedDump
-    version: ParsedVersion
+    title: str
+    keys: tuple[str, ...]
+    content_sha256: str
 
-    @property
-    def dump_id(self) -> str:
-        return self.parsed_dump.dump.dump_id
 
-    def identity_keys(self) -> list[str]:
-        keys = ["title:" + identity_key(self.version.title)]
-        lead = self.version.lead_text
-        if lead and len(identity_key(lead)) >= MIN_LEAD_KEY_CHARS:
-            keys.append("lead:" + identity_key(lead))
-        return keys
+@dataclass(frozen=True)
+class DumpKeys:
+    """What identity needs of a parsed dump (pass 1 of a streamed build keeps only this)."""
+
+    dump_id: str
+    sort_key: tuple
+    versions: tuple[VersionKeys, ...]
+
+
+def version_keys(version: ParsedVersion) -> VersionKeys:
+    keys = ["title:" + identity_key(version.title)]
+    lead = version.lead_text
+    if lead and len(identity_key(lead)) >= MIN_LEAD_KEY_CHARS:
+        keys.append("lead:" + identity_key(lead))
+    return VersionKeys(version.title, tuple(keys), version.content_sha256)
+
+
+def dump_keys(parsed_dump: ParsedDump) -> DumpKeys:
+    return DumpKeys(
+        parsed_dump.dump.dump_id,
+        crawl_sort_key(parsed_dump),
+        tuple(version_keys(v) for v in parsed_dump.versions),
+    )
 
 
 def crawl_sort_key(parsed_dump: ParsedDump) -> tuple:
@@ -69,7 +88,10 @@ def crawl_sort_key(parsed_dump: ParsedDump) -> tuple:
     return (order is None, order if order is not None else 0, parsed_dump.dump.dump_id)
 
 
-def _group_stories(sightings: list[Sighting]) -> list[list[Sighting]]:
+Sighting = tuple[str, int]  # (dump_id, index of the version in its dump)
+
+
+def _group_stories(sightings: list[Sighting], keys: dict[Sighting, VersionKeys]):
     """Union sightings that share a title or lead key; groups in order of first sighting."""
     parent = list(range(len(sightings)))
 
@@ -81,13 +103,61 @@ def _group_stories(sightings: list[Sighting]) -> list[list[Sighting]]:
 
     first_with_key: dict[str, int] = {}
     for i, sighting in enumerate(sightings):
-        for key in sighting.identity_keys():
+        for key in keys[sighting].keys:
             j = first_with_key.setdefault(key, i)
             parent[find(i)] = find(j)
     groups: dict[int, list[Sighting]] = {}
     for i, sighting in enumerate(sightings):
         groups.setdefault(find(i), []).append(sighting)
-    return sorted(groups.values(), key=lambda g: sightings.index(g[0]))
+    return list(groups.values())  # dicts keep insertion order: the first sightings' order
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a parsed version goes: its article, its version number and whether it only
+    repeats an earlier version (dropped) or is the article's latest (canonical)."""
+
+    article_id: str
+    version: int
+    duplicate: bool
+    canonical: bool
+
+
+@dataclass(frozen=True)
+class ArticlePlan:
+    first_dump_id: str
+    version_count: int
+    last_dump_id: str  # the dump of the canonical version: the article is complete after it
+
+
+@dataclass
+class IdentityPlan:
+    """Every version's article and number, decided from the dumps' keys alone."""
+
+    placements: dict[Sighting, Placement]
+    articles: dict[str, ArticlePlan]
+
+
+def plan_identity(dumps: list[DumpKeys]) -> IdentityPlan:
+    """Article identities and version numbers of every parsed version (dumps in any order)."""
+    ordered = sorted(dumps, key=lambda d: d.sort_key)
+    keys = {(d.dump_id, i): v for d in ordered for i, v in enumerate(d.versions)}
+    plan = IdentityPlan({}, {})
+    for story in _group_stories(list(keys), keys):
+        article_id = article_id_for(keys[story[0]].title)
+        numbers: dict[str, int] = {}  # content hash -> version number
+        for sighting in story:
+            digest = keys[sighting].content_sha256
+            duplicate = digest in numbers
+            numbers.setdefault(digest, len(numbers) + 1)
+            plan.placements[sighting] = Placement(article_id, numbers[digest], duplicate, False)
+        last = max(
+            (s for s in story if not plan.placements[s].duplicate),
+            key=lambda s: plan.placements[s].version,
+        )
+        plan.placements[last] = replace(plan.placements[last], canonical=True)
+        plan.articles[article_id] = ArticlePlan(story[0][0], len(numbers), last[0])
+    return plan
 
 
 def _row_key(*values: object) -> str:
@@ -110,8 +180,9 @@ def _ledger_row(dump_id: str, use: LineUse, table=None, key=None, status=None, r
     }
 
 
-def _version_rows(rows: Rows, article_id: str, number: int, sighting: Sighting) -> None:
-    v, dump_id = sighting.version, sighting.dump_id
+def _version_rows(rows: Rows, place: Placement, v: ParsedVersion, dump_id: str) -> dict:
+    """Rows of one published version in every table; returns its article_versions row."""
+    article_id, number = place.article_id, place.version
     rows["article_versions"].append(
         {
             "article_id": article_id,
@@ -138,7 +209,7 @@ def _version_rows(rows: Rows, article_id: str, number: int, sighting: Sighting) 
             "photo_count": len(v.photos),
             "word_count": v.word_count,
             "is_truncated": v.is_truncated,
-            "is_canonical": False,
+            "is_canonical": place.canonical,
             "content_sha256": v.content_sha256,
         }
     )
@@ -179,11 +250,22 @@ def _version_rows(rows: Rows, article_id: str, number: int, sighting: Sighting) 
                 article_id, number, *([use.position] if use.table != VERSION else [])
             )
         rows["line_ledger"].append(_ledger_row(dump_id, use, use.table, row_key))
+    return rows["article_versions"][-1]
 
 
-def _article_row(article_id: str, versions: list[dict], first_dump_id: str) -> dict:
-    canonical = versions[-1]
-    canonical["is_canonical"] = True
+def _duplicate_rows(rows: Rows, place: Placement, v: ParsedVersion, dump_id: str) -> None:
+    """Ledger rows of a version that repeats an earlier one: only the repeated text is
+    dropped; blank and quarantined lines stay what they are."""
+    key = _row_key(place.article_id, place.version)
+    for use in v.uses:
+        if use.status == PUBLISHED:
+            row = _ledger_row(dump_id, use, VERSION, key, DROPPED, "duplicate_version")
+        else:
+            row = _ledger_row(dump_id, use)
+        rows["line_ledger"].append(row)
+
+
+def _article_row(canonical: dict, article: ArticlePlan) -> dict:
     return {
         **{
             k: canonical[k]
@@ -202,10 +284,10 @@ def _article_row(article_id: str, versions: list[dict], first_dump_id: str) -> d
                 "line_end",
             )
         },
-        "article_id": article_id,
+        "article_id": canonical["article_id"],
         "canonical_version": canonical["version"],
-        "version_count": len(versions),
-        "first_dump_id": first_dump_id,
+        "version_count": article.version_count,
+        "first_dump_id": article.first_dump_id,
     }
 
 
@@ -294,39 +376,27 @@ def _quarantine_rows(ledger: list[dict], files: dict[str, str]) -> list[dict]:
     ]
 
 
-def identify(parsed_dumps: list[ParsedDump], unread: list[UnreadDump] = ()) -> Rows:
-    """Rows of every table, from the parsed dumps (in any order) and the unread ones."""
-    ordered = sorted(parsed_dumps, key=crawl_sort_key)
-    rows: Rows = {table: [] for table in table_names()}  # entities and mentions stay empty
-    for parsed in ordered:
-        rows["dumps"].append(_dump_row(parsed))
-        for use in parsed.leading:
-            rows["line_ledger"].append(_ledger_row(parsed.dump.dump_id, use))
-    sightings = [Sighting(p, v) for p in ordered for v in p.versions]
-    for story in _group_stories(sightings):
-        article_id = article_id_for(story[0].version.title)
-        version_rows: list[dict] = []
-        seen: dict[str, int] = {}
-        for sighting in story:
-            digest = sighting.version.content_sha256
-            if digest in seen:
-                key = _row_key(article_id, seen[digest])
-                for use in sighting.version.uses:
-                    # Only the repeated text is dropped; blank and quarantined lines stay.
-                    if use.status == PUBLISHED:
-                        row = _ledger_row(
-                            sighting.dump_id, use, VERSION, key, DROPPED, "duplicate_version"
-                        )
-                    else:
-                        row = _ledger_row(sighting.dump_id, use)
-                    rows["line_ledger"].append(row)
-                continue
-            seen[digest] = len(version_rows) + 1
-            _version_rows(rows, article_id, seen[digest], sighting)
-            version_rows.append(rows["article_versions"][-1])
-        rows["articles"].append(_article_row(article_id, version_rows, story[0].dump_id))
-    files = {p.dump.dump_id: p.dump.file for p in ordered}
-    rows["quarantine"] = _quarantine_rows(rows["line_ledger"], files)
+def dump_rows(parsed: ParsedDump, plan: IdentityPlan) -> Rows:
+    """Rows of the identity tables that one parsed dump gives, placed by the plan."""
+    dump_id = parsed.dump.dump_id
+    rows: Rows = {table: [] for table in table_names()}  # enrichment tables stay empty
+    rows["dumps"].append(_dump_row(parsed))
+    rows["line_ledger"] += [_ledger_row(dump_id, use) for use in parsed.leading]
+    for index, version in enumerate(parsed.versions):
+        place = plan.placements[(dump_id, index)]
+        if place.duplicate:
+            _duplicate_rows(rows, place, version, dump_id)
+            continue
+        version_row = _version_rows(rows, place, version, dump_id)
+        if place.canonical:
+            rows["articles"].append(_article_row(version_row, plan.articles[place.article_id]))
+    rows["quarantine"] = _quarantine_rows(rows["line_ledger"], {dump_id: parsed.dump.file})
+    return rows
+
+
+def unread_rows(unread: list[UnreadDump]) -> Rows:
+    """Rows of the dumps that were not read: refused (quarantined) or duplicate files."""
+    rows: Rows = {"dumps": [], "quarantine": []}
     for dump in unread:
         rows["dumps"].append(_unread_row(dump))
         if dump.status == "refused":
@@ -340,4 +410,17 @@ def identify(parsed_dumps: list[ParsedDump], unread: list[UnreadDump] = ()) -> R
                     "quarantined_text": None,
                 }
             )
+    return rows
+
+
+def identify(parsed_dumps: list[ParsedDump], unread: list[UnreadDump] = ()) -> Rows:
+    """Rows of every identity table, from the parsed dumps (in any order) and the unread
+    ones, all in memory (the pipeline streams the same two passes, pipeline.build_tables)."""
+    plan = plan_identity([dump_keys(p) for p in parsed_dumps])
+    rows: Rows = {table: [] for table in table_names()}
+    for parsed in sorted(parsed_dumps, key=crawl_sort_key):
+        for table, found in dump_rows(parsed, plan).items():
+            rows[table] += found
+    for table, found in unread_rows(unread).items():
+        rows[table] += found
     return rows

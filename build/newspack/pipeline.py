@@ -15,6 +15,7 @@ import hashlib
 import multiprocessing
 import os
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -23,15 +24,11 @@ from pathlib import Path
 
 from newspack import places
 from newspack.analyse import Analyses, analyse_texts, source_texts
+from newspack.assemble import assemble
 from newspack.cache import CACHE_DIRNAME, PLACES_INDEX_NAME, DumpCache, entry_key
 from newspack.config import DUMP_NAME_PATTERN
-from newspack.entities import entity_tables, sources
-from newspack.figures import figure_rows
-from newspack.frames import to_frame
-from newspack.identify import identify
 from newspack.parse import ParsedDump, parse_dump
 from newspack.publish import Tables, build_lock, publish, recover
-from newspack.quotes import quote_rows
 from newspack.read import (
     DumpError,
     UnreadDump,
@@ -40,7 +37,6 @@ from newspack.read import (
     file_identity,
     read_bytes,
 )
-from newspack.schema import table_names
 from newspack.validate import validate_tables
 
 Progress = Callable[[str], None]
@@ -157,15 +153,33 @@ def _run_jobs(jobs: list[tuple], workers: int) -> Iterator[DumpResult]:
 
 @dataclass
 class Processed:
-    """Every dump after stages 1-4, in crawl order, and how the work was done."""
+    """Every dump after stages 1-4, in crawl order, and how the work was done.
 
-    parsed: list[ParsedDump] = field(default_factory=list)
+    A parsed dump's result is kept in the store (the cache, or a temporary one) and read
+    back when needed, so the corpus is never held in memory; without a store (in-process
+    uses such as tests) results are kept as they are.
+    """
+
+    entries: list[DumpResult | str] = field(default_factory=list)  # results or store keys
+    store: DumpCache | None = None
     unread: list[UnreadDump] = field(default_factory=list)
-    analyses: Analyses = field(default_factory=dict)
     from_cache: int = 0
     processed: int = 0
     workers: int = 1
     warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, parsed_dumps: list[ParsedDump]) -> Processed:
+        """Dumps parsed in this process, analysed here."""
+        return cls([DumpResult(p, None, analyse_texts(source_texts(p))) for p in parsed_dumps])
+
+    def results(self) -> Iterator[DumpResult]:
+        """Each parsed dump's result, in crawl order, read from the store one at a time."""
+        for entry in self.entries:
+            yield self.store.load(entry) if isinstance(entry, str) else entry
+
+    def parsed(self) -> list[ParsedDump]:
+        return [result.parsed for result in self.results()]
 
 
 def process_dumps(
@@ -179,11 +193,11 @@ def process_dumps(
 
     A file with the same bytes as an earlier one is a duplicate and is not read again; the
     others are taken from the cache or processed by `jobs` worker processes (default: every
-    core). Results are merged in crawl order, so the output never depends on the workers.
+    core), and new results written to the cache. Results are merged in crawl order, so the
+    output never depends on the workers.
     """
     crawl_times = crawl_times or {}
-    results: dict[str, DumpResult] = {}
-    duplicates: dict[str, UnreadDump] = {}
+    found: dict[str, DumpResult | str | UnreadDump] = {}  # file name -> what became of it
     first_with_hash: dict[str, str] = {}
     keys: dict[str, str] = {}  # file name -> cache entry key
     pending: list[tuple[str, bytes, datetime | None]] = []
@@ -191,7 +205,7 @@ def process_dumps(
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         if digest in first_with_hash:
-            duplicates[path.name] = _unread(
+            found[path.name] = _unread(
                 path.name, data, "duplicate", duplicate_of=first_with_hash[digest]
             )
             if progress:
@@ -202,69 +216,34 @@ def process_dumps(
         keys[path.name] = entry_key(digest, crawl_time)
         cached = cache.get(keys[path.name]) if cache else None
         if cached is not None:
-            results[path.name] = cached
+            found[path.name] = cached.refused or keys[path.name]
             if progress:
                 progress(path.name)
         else:
             pending.append((path.name, data, crawl_time))
-    done = Processed(workers=_worker_count(jobs or default_jobs(), len(pending)))
+    done = Processed(store=cache, workers=_worker_count(jobs or default_jobs(), len(pending)))
     for (name, _, _), result in zip(pending, _run_jobs(pending, done.workers), strict=True):
         if cache:
             cache.put(keys[name], result)
-        results[name] = result
+        found[name] = result.refused or (keys[name] if cache else result)
         if progress:
             progress(name)
-    done.processed, done.from_cache = len(pending), len(results) - len(pending)
+    done.processed, done.from_cache = len(pending), len(keys) - len(pending)
     done.warnings = (
         [f"cache entry recomputed: {entry}" for entry in cache.unreadable] if cache else []
     )
     for path in paths:
-        if path.name in duplicates:
-            done.unread.append(duplicates[path.name])
-            continue
-        result = results[path.name]
-        if result.refused:
-            done.unread.append(result.refused)
-        else:
-            done.parsed.append(result.parsed)
-            done.analyses.update(result.analyses)
+        entry = found[path.name]
+        (done.unread if isinstance(entry, UnreadDump) else done.entries).append(entry)
     return done
 
 
-ENRICHED_TABLES = ("entities", "mentions", "figures", "quotes")
-
-
-def build_tables(done: Processed, with_entities: bool = True) -> Tables:
-    """Identify articles and versions, find entities, type the tables, and validate them.
-
-    Consumes done: its parsed dumps are released once identified and its analyses once
-    used, so that they are not held in memory beside the tables.
-    """
-    rows = identify(done.parsed, done.unread)
-    done.parsed = []
-    tables = {t: to_frame(t, rows[t]) for t in table_names() if t not in ENRICHED_TABLES}
-    del rows  # the row dicts take more memory than the frames made of them
-    if not with_entities:
-        return tables
-    enriched = enrich(tables, done.analyses)
-    done.analyses = {}
-    for table in list(enriched):
-        tables[table] = to_frame(table, enriched.pop(table))
+def build_tables(done: Processed) -> Tables:
+    """Identify articles and versions, find entities, figures and quotes, and validate the
+    tables, streaming the processed dumps (assemble.py)."""
+    tables = assemble(done.results, done.unread)
     validate_tables(tables)
     return tables
-
-
-def enrich(tables: Tables, analyses: Analyses | None = None) -> dict[str, list[dict]]:
-    """Entities, figures and quotes of every text, from the texts' analyses (any text not
-    analysed yet is analysed here)."""
-    src_list = sources(tables)
-    analyses = analyses or {}
-    if missing := [s.text for s in src_list if s.text not in analyses]:
-        analyses = {**analyses, **analyse_texts(missing)}
-    rows = entity_tables(tables, src_list, analyses)
-    rows["figures"] = figure_rows(src_list, analyses)
-    rows["quotes"] = quote_rows(src_list, rows["mentions"])
-    return rows
 
 
 def run(
@@ -288,12 +267,15 @@ def run(
     with build_lock(out_dir):
         if recovered := recover(out_dir):
             warnings.append(f"{out_dir}: {recovered}")
-        cache = DumpCache(cache_dir or out_dir / CACHE_DIRNAME) if use_cache else None
-        if cache:
+        with tempfile.TemporaryDirectory(prefix="newspack-store-") as scratch:
+            # Without the cache, results still go to disk (a store for this build only),
+            # so that memory does not grow with the corpus.
+            store = (cache_dir or out_dir / CACHE_DIRNAME) if use_cache else Path(scratch)
+            cache = DumpCache(store)
             cache.remove_stale()
-        places.keep_index_in(cache.folder / PLACES_INDEX_NAME if cache else None)
-        done = process_dumps(paths, crawl_times, progress, jobs, cache)
-        tables = build_tables(done)
+            places.keep_index_in(cache.folder / PLACES_INDEX_NAME if use_cache else None)
+            done = process_dumps(paths, crawl_times, progress, jobs, cache)
+            tables = build_tables(done)
         outputs = publish(tables, out_dir, duckdb_path)
     stats = {"dumps": len(paths), "processed": done.processed, "from_cache": done.from_cache}
     return BuildReport(

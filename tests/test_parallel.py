@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,12 @@ def test_an_unreadable_cache_entry_is_recomputed_and_reported(dumps, tmp_path):
     assert (report.work["processed"], report.work["from_cache"]) == (1, 1)
     assert any(entry.name in w and "recomputed" in w for w in report.warnings)
     assert _same_data(tmp_path / "first", tmp_path / "out") == []
+
+
+def test_a_build_without_the_cache_leaves_no_store_behind(tmp_path, monkeypatch):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    pipeline.run(DEFAULT_DUMPS_DIR, tmp_path / "out", use_cache=False)
+    assert not (tmp_path / "out" / cache.CACHE_DIRNAME).exists()
+    assert list(scratch.iterdir()) == []

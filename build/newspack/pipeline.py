@@ -3,10 +3,12 @@ validate -> publish.
 
 Stages 1-4 work on one dump at a time, independently of the others: they run in worker
 processes on every core and their results are cached by the dump's content hash
-(cache.py), so a build redoes only new or changed dumps. Results are merged in crawl
-order, which makes the output the same whatever the workers and the cache did. Identity
-and entity canonicalisation need every dump; the tables are then validated and only then
-published. A dump that cannot be read is refused and reported, never fatal.
+(cache.py), so a build redoes only new or changed dumps. Results stay on disk and are read
+back one dump at a time, in crawl order, by the corpus-level stages (assemble.py: identity,
+entities, figures, quotes), which makes the output the same whatever the workers and the
+cache did, and memory hold the tables rather than the corpus. The tables are then
+validated and only then published. A dump that cannot be read is refused and reported,
+never fatal.
 """
 
 from __future__ import annotations

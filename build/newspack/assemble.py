@@ -1,15 +1,15 @@
 """Stages 5-6, identify and enrich, streamed: the tables from the processed dumps.
 
-The processed dumps (pipeline.process_dumps) are read twice, one at a time, so that memory
-holds one dump's parse and analyses, the open articles and the tables, never the corpus's
-parses:
+The processed dumps (pipeline.process_dumps) are read from the store one at a time, so
+that memory holds a few dumps' parses and analyses and the tables, never the corpus's:
 
 1. each dump's identity keys (titles, leads, content hashes) and the full names of the
    people its texts give, for the identity plan and the corpus person index;
-2. each dump's rows of the identity tables (identify.dump_rows), and its articles'
-   sources and analyses. An article is enriched (entities, figures, quotes) as soon as the
-   dump of its canonical version has been read: its mentions are canonicalised with its
-   own context and the corpus person index, which is all canonicalisation needs.
+2. each dump's rows of the identity tables (identify.dump_rows). An article is enriched
+   (entities, figures, quotes) with the dump of its canonical version, its earlier
+   versions read back from their dumps (never held in memory meanwhile): its mentions are
+   canonicalised with its own context and the corpus person index, which is all
+   canonicalisation needs.
 
 Rows become typed frames (pyarrow-backed strings) in chunks, so no table is ever held as
 Python dicts. The tables are the same, byte for byte, as reading every dump at once.
@@ -17,8 +17,7 @@ Python dicts. The tables are the same, byte for byte, as reading every dump at o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 
@@ -61,68 +60,76 @@ class TableChunks:
 
     def frame(self) -> pd.DataFrame:
         self._flush()
-        frames, self._frames = self._frames, []
-        return concat_frames(self.table, frames)
-
-
-@dataclass
-class _OpenArticle:
-    """An article whose canonical version has not been read yet."""
-
-    sources: list[Source] = field(default_factory=list)
-    analyses: dict = field(default_factory=dict)
+        return concat_frames(self.table, self._frames)
 
 
 class _Assembly:
-    def __init__(self, plan: IdentityPlan, persons: PersonIndex):
+    def __init__(self, plan: IdentityPlan, persons: PersonIndex, load: Callable[[str], object]):
         self.plan = plan
+        self.load = load  # dump_id -> that dump's result, read afresh from the store
         self.chunks = {table: TableChunks(table) for table in table_names()}
         self.entities = EntityTable(persons)
-        self.open: dict[str, _OpenArticle] = {}
+        # The dumps that hold each article's published versions.
+        self.dumps_of: dict[str, list[str]] = {}
+        for (dump_id, _), place in plan.placements.items():
+            dumps = self.dumps_of.setdefault(place.article_id, [])
+            if not place.duplicate and dump_id not in dumps:
+                dumps.append(dump_id)
 
     def add_dump(self, result) -> None:
-        parsed, analyses = result.parsed, result.analyses
-        rows = dump_rows(parsed, self.plan)
+        """The dump's identity rows; the articles it completes (canonical version) enriched,
+        their earlier versions read back from their dumps rather than held in memory."""
+        rows = dump_rows(result.parsed, self.plan)
         for table, found in rows.items():
             self.chunks[table].add(found)
-        dump_id = parsed.dump.dump_id
-        for index, version in enumerate(parsed.versions):
-            place = self.plan.placements[(dump_id, index)]
-            if place.duplicate:
-                continue
-            article = self.open.setdefault(place.article_id, _OpenArticle())
-            for src in version_sources(place.article_id, place.version, version, dump_id):
-                article.sources.append(src)
-                article.analyses[src.text] = analyses[src.text]
-        for article_row in rows["articles"]:
-            self._enrich(article_row["article_id"], article_row["dateline_city"])
+        complete = {row["article_id"]: row["dateline_city"] for row in rows["articles"]}
+        earlier = {d for a in complete for d in self.dumps_of[a]} - {result.parsed.dump.dump_id}
+        found: dict[str, tuple[list[Source], dict]] = {a: ([], {}) for a in complete}
+        for other in [result, *map(self.load, sorted(earlier))]:
+            self._collect(other, found)
+        for article_id, (src_list, analyses) in found.items():
+            self._enrich(sorted(src_list, key=reading_order), analyses, complete[article_id])
 
-    def _enrich(self, article_id: str, dateline_city: str | None) -> None:
-        article = self.open.pop(article_id)
-        src_list = sorted(article.sources, key=reading_order)
-        mention_rows = self.entities.add_article(src_list, article.analyses, dateline_city)
+    def _collect(self, result, found: dict[str, tuple[list[Source], dict]]) -> None:
+        """The sources and analyses of the found articles' published versions in a dump."""
+        dump_id = result.parsed.dump.dump_id
+        for index, version in enumerate(result.parsed.versions):
+            place = self.plan.placements[(dump_id, index)]
+            if place.duplicate or place.article_id not in found:
+                continue
+            src_list, analyses = found[place.article_id]
+            for src in version_sources(place.article_id, place.version, version, dump_id):
+                src_list.append(src)
+                analyses[src.text] = result.analyses[src.text]
+
+    def _enrich(self, src_list: list[Source], analyses: dict, dateline_city) -> None:
+        mention_rows = self.entities.add_article(src_list, analyses, dateline_city)
         self.chunks["mentions"].add(mention_rows)
-        self.chunks["figures"].add(figure_rows(src_list, article.analyses))
+        self.chunks["figures"].add(figure_rows(src_list, analyses))
         self.chunks["quotes"].add(quote_rows(src_list, mention_rows))
 
     def tables(self, unread: list[UnreadDump]) -> Tables:
-        if self.open:  # the plan puts every article's canonical version in some dump
-            raise RuntimeError(f"articles never completed: {sorted(self.open)[:5]}")
         for table, found in unread_rows(unread).items():
             self.chunks[table].add(found)
         self.chunks["entities"].add(self.entities.rows())
         return {table: self.chunks.pop(table).frame() for table in table_names()}
 
 
-def assemble(results: Callable[[], Iterable], unread: list[UnreadDump]) -> Tables:
-    """Every table, from the results (pipeline.DumpResult of each parsed dump, read afresh
-    from the store by each call of results()) and the dumps that were not read."""
-    keys, persons = [], set()
-    for result in results():
+def assemble(
+    entries: Sequence, load: Callable[[object], object], unread: list[UnreadDump]
+) -> Tables:
+    """Every table, from the processed dumps (entries in crawl order, each read by load as
+    a pipeline.DumpResult) and the dumps that were not read."""
+    keys, persons, entry_of = [], set(), {}
+    for entry in entries:
+        result = load(entry)
         keys.append(dump_keys(result.parsed))
         persons |= person_names(result.analyses)
-    assembly = _Assembly(plan_identity(keys), PersonIndex(sorted(persons)))
+        entry_of[result.parsed.dump.dump_id] = entry
+    assembly = _Assembly(
+        plan_identity(keys), PersonIndex(sorted(persons)), lambda d: load(entry_of[d])
+    )
     del keys
-    for result in results():
-        assembly.add_dump(result)
+    for entry in entries:
+        assembly.add_dump(load(entry))
     return assembly.tables(unread)

@@ -33,12 +33,22 @@ def to_frame(table: str, rows: list[dict]) -> pd.DataFrame:
 
 
 def _sorted(table: str, frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.sort_values(primary_key(table), kind="stable").reset_index(drop=True)
+    """The frame in primary-key order, emptied column by column as it is copied, so that a
+    big table is never held twice."""
+    keys = primary_key(table)
+    order = frame[keys].sort_values(keys, kind="stable").index.to_numpy()
+    columns = list(frame.columns)
+    return pd.DataFrame(
+        {c: frame.pop(c).take(order).reset_index(drop=True) for c in columns}, columns=columns
+    )
 
 
 def concat_frames(table: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """One table from frames of its rows (to_frame's), sorted by primary key."""
-    return _sorted(table, pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0])
+    """One table from frames of its rows (to_frame's), sorted by primary key; frames is
+    emptied, so that its rows are not held twice."""
+    combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frames.clear()
+    return _sorted(table, combined)
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -47,11 +57,13 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    out = frame.copy()
-    for column in out.columns:
-        if _dtype(column) == "boolean":
-            out[column] = out[column].map({True: "true", False: "false"}, na_action="ignore")
-    out.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    booleans = {
+        column: frame[column].map({True: "true", False: "false"}, na_action="ignore")
+        for column in frame.columns
+        if _dtype(column) == "boolean"
+    }
+    # assign shares the other columns (copy on write): a big table is not copied to write it
+    frame.assign(**booleans).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
 def read_csv(table: str, path: Path) -> pd.DataFrame:

@@ -175,10 +175,13 @@ class Processed:
         """Dumps parsed in this process, analysed here."""
         return cls([DumpResult(p, None, analyse_texts(source_texts(p))) for p in parsed_dumps])
 
+    def load(self, entry: DumpResult | str) -> DumpResult:
+        """An entry's result, read from the store when it is kept there."""
+        return self.store.load(entry) if isinstance(entry, str) else entry
+
     def results(self) -> Iterator[DumpResult]:
         """Each parsed dump's result, in crawl order, read from the store one at a time."""
-        for entry in self.entries:
-            yield self.store.load(entry) if isinstance(entry, str) else entry
+        return map(self.load, self.entries)
 
     def parsed(self) -> list[ParsedDump]:
         return [result.parsed for result in self.results()]
@@ -243,7 +246,7 @@ def process_dumps(
 def build_tables(done: Processed) -> Tables:
     """Identify articles and versions, find entities, figures and quotes, and validate the
     tables, streaming the processed dumps (assemble.py)."""
-    tables = assemble(done.results, done.unread)
+    tables = assemble(done.entries, done.load, done.unread)
     validate_tables(tables)
     return tables
 

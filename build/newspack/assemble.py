@@ -11,8 +11,10 @@ that memory holds a few dumps' parses and analyses and the tables, never the cor
    canonicalised with its own context and the corpus person index, which is all
    canonicalisation needs.
 
-Rows become typed frames (pyarrow-backed strings) in chunks, so no table is ever held as
-Python dicts. The tables are the same, byte for byte, as reading every dump at once.
+Rows become typed frames (pyarrow-backed strings) every CHUNK_ROWS rows, so no table is
+held as Python dicts. Row order comes from the primary keys and entities do not depend on
+the order articles are completed in (tests/test_assemble.py), so the tables are those of
+reading every dump at once.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class TableChunks:
 
 
 class _Assembly:
+    """Pass 2: the tables, dump by dump, by the identity plan of pass 1."""
+
     def __init__(self, plan: IdentityPlan, persons: PersonIndex, load: Callable[[str], object]):
         self.plan = plan
         self.load = load  # dump_id -> that dump's result, read afresh from the store

@@ -25,7 +25,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from newspack.config import DATA_DIRNAME, DESCRIPTOR_NAME, DIST_DIRNAME, DUCKDB_NAME
+from newspack.config import (
+    DATA_DIRNAME,
+    DESCRIPTOR_NAME,
+    DIST_DIRNAME,
+    DUCKDB_MEMORY_LIMIT,
+    DUCKDB_NAME,
+)
 from newspack.frames import write_csv
 from newspack.schema import (
     column_names,
@@ -51,7 +57,8 @@ _DUCKDB_CASTS = {
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as stream:  # in blocks: a table's CSV is not read into memory
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def _resource(table: str, csv_path: Path) -> dict[str, Any]:
@@ -108,7 +115,7 @@ def _views_sql() -> str:
 def write_duckdb(data_dir: Path, path: Path) -> None:
     """A DuckDB file with every table (keys, comments) loaded from the CSVs, and the views."""
     registry = field_registry()
-    with duckdb.connect(str(path)) as con:
+    with duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY_LIMIT}) as con:
         for table in tables_in_dependency_order():
             for statement in duckdb_ddl(table):
                 con.execute(statement)

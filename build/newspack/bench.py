@@ -8,9 +8,10 @@ dumps hold six articles each.
 
 For every size, the corpus is built from a cold cache once per process count (each build in
 a fresh process), reporting wall time, articles/s, words/s and peak memory (the summed RSS
-of the build's processes, sampled), and a bare `nlp.pipe` over the same texts with the same
-model runs after the first build: the floor the rest of the pipeline adds to. Then a corpus
-of 200 dumps is built, one dump added and the build run again (incremental build).
+of the build's processes, sampled); after each build a bare `nlp.pipe` over the same texts
+with the same model and the same number of processes runs in the same process: the floor
+the rest of the pipeline adds to. Then a corpus of 200 dumps is built, one dump added and
+the build run again (incremental build).
 
     python -m newspack.bench --sizes 100 1000 --jobs 1 2 --incremental 200
     nox -s bench -- --sizes 5000 --jobs 2 --incremental 0     # arguments pass through
@@ -198,7 +199,8 @@ def _analysed_texts(tables) -> list[str]:
 
 
 def measure(dumps: Path, out: Path, jobs: int, with_floor: bool) -> dict:
-    """Build once (in a fresh process) and, with_floor, time a bare nlp.pipe over the texts."""
+    """Build once (in a fresh process) and, with_floor, time a bare nlp.pipe over the texts
+    with as many processes as the build."""
     from newspack import pipeline
     from newspack.entities import BATCH_SIZE, load_model
 
@@ -223,7 +225,8 @@ def measure(dumps: Path, out: Path, jobs: int, with_floor: bool) -> dict:
         texts = _analysed_texts(report.tables)
         nlp = load_model()
         started = time.perf_counter()
-        for _ in nlp.pipe(texts, batch_size=BATCH_SIZE):
+        # n_process as the build's workers: like is compared with like on the same cores.
+        for _ in nlp.pipe(texts, batch_size=BATCH_SIZE, n_process=jobs):
             pass
         result["nlp_pipe_s"] = round(time.perf_counter() - started, 1)
     return result
@@ -243,16 +246,15 @@ SIZE_HEADER = (
 
 
 def bench_size(size: int, jobs_list: list[int], with_floor: bool = True) -> list[dict]:
-    """Full (cold-cache) builds of one corpus, one per process count, and the floor."""
+    """Full (cold-cache) builds of one corpus, one per process count, each with its floor."""
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         corpus = Path(scratch) / "dumps"
         make_corpus(corpus, size)
-        floor = None
-        for i, jobs in enumerate(jobs_list):
+        for jobs in jobs_list:
             out = Path(scratch) / f"out-{jobs}"
-            r = _measure_in_subprocess(corpus, out, jobs, with_floor=with_floor and i == 0)
-            floor = r.get("nlp_pipe_s", floor)
+            r = _measure_in_subprocess(corpus, out, jobs, with_floor=with_floor)
+            floor = r.get("nlp_pipe_s")
             ratio = round(r["build_s"] / floor, 2) if floor else "-"
             r["nlp_pipe_s"], r["build_over_nlp"] = floor or "-", ratio
             print(

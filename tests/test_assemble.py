@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pandas as pd
 import pytest
 
@@ -84,6 +86,40 @@ def test_results_are_kept_on_disk_not_in_memory(tmp_path):
     done = pipeline.process_dumps(REAL, jobs=1, cache=store)
     assert all(isinstance(entry, str) for entry in done.entries)
     assert [r.parsed.dump.dump_id for r in done.results()] == [p.stem for p in REAL]
+
+
+def test_summaries_read_from_the_cache_are_those_made_when_processing(tmp_path):
+    store = pipeline.DumpCache(tmp_path / "store")
+    fresh = pipeline.process_dumps(REAL, jobs=1, cache=store)
+    cached = pipeline.process_dumps(REAL, jobs=1, cache=store)
+    assert (fresh.processed, cached.from_cache) == (len(REAL), len(REAL))
+    assert cached.summaries == fresh.summaries
+    assert [s.keys.dump_id for s in cached.summaries] == [p.stem for p in REAL]
+
+
+def _counted_reads(corpus, recent_dumps, monkeypatch):
+    reads: Counter[str] = Counter()
+
+    def load(result):
+        reads[result.parsed.dump.dump_id] += 1
+        return result
+
+    monkeypatch.setattr(assemble, "RECENT_DUMPS", recent_dumps)
+    tables = assemble.assemble(corpus.entries, corpus.summaries, load, corpus.unread)
+    return reads, tables
+
+
+def test_pass_one_reads_no_dump_and_recent_dumps_are_not_read_again(corpus, monkeypatch):
+    reads, _ = _counted_reads(corpus, len(corpus.entries), monkeypatch)
+    assert sorted(reads) == sorted(s.keys.dump_id for s in corpus.summaries)
+    assert set(reads.values()) == {1}
+
+
+def test_dumps_read_back_every_time_give_the_same_tables(corpus, tables, monkeypatch):
+    reads, again = _counted_reads(corpus, 0, monkeypatch)
+    assert max(reads.values()) > 1  # earlier versions were read back from their dumps
+    for table in table_names():
+        pd.testing.assert_frame_equal(again[table], tables[table], obj=table)
 
 
 def test_strings_are_arrow_backed_and_missing_values_are_na(tables):

@@ -1,15 +1,18 @@
 """Stages 5-6, identify and enrich, streamed: the tables from the processed dumps.
 
-The processed dumps (pipeline.process_dumps) are read from the store one at a time, so
-that memory holds a few dumps' parses and analyses and the tables, never the corpus's:
+The processed dumps (pipeline.process_dumps) stay in the store and are read back one at a
+time, so that memory holds a few dumps' parses and analyses and the tables, never the
+corpus's. Two passes:
 
-1. each dump's identity keys (titles, leads, content hashes) and the full names of the
-   people its texts give, for the identity plan and the corpus person index;
-2. each dump's rows of the identity tables (identify.dump_rows). An article is enriched
-   (entities, figures, quotes) with the dump of its canonical version, its earlier
-   versions read back from their dumps (never held in memory meanwhile): its mentions are
-   canonicalised with its own context and the corpus person index, which is all
-   canonicalisation needs.
+1. each dump's summary (DumpSummary: its identity keys and the full names of the people
+   its texts give), made when the dump was processed or read from the cache, gives the
+   identity plan and the corpus person index, without reading the dump again;
+2. each dump is read for its rows of the identity tables (identify.dump_rows). An article
+   is enriched (entities, figures, quotes) with the dump of its canonical version, its
+   earlier versions read back from their dumps: its mentions are canonicalised with its
+   own context and the corpus person index, which is all canonicalisation needs. The
+   last RECENT_DUMPS dumps read stay in memory, as an article's versions are mostly in
+   dumps crawled close together.
 
 Rows become typed frames (pyarrow-backed strings) every CHUNK_ROWS rows, so no table is
 held as Python dicts. Row order comes from the primary keys and entities do not depend on
@@ -20,6 +23,8 @@ reading every dump at once.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 
@@ -33,13 +38,34 @@ from newspack.entities import (
 )
 from newspack.figures import figure_rows
 from newspack.frames import concat_frames, to_frame
-from newspack.identify import IdentityPlan, dump_keys, dump_rows, plan_identity, unread_rows
+from newspack.identify import (
+    DumpKeys,
+    IdentityPlan,
+    dump_keys,
+    dump_rows,
+    plan_identity,
+    unread_rows,
+)
 from newspack.quotes import quote_rows
 from newspack.read import UnreadDump
 from newspack.schema import table_names
 
 Tables = dict[str, pd.DataFrame]
 CHUNK_ROWS = 20_000  # rows held as dicts before they become a frame
+RECENT_DUMPS = 8  # dumps read in pass 2 kept in memory for the articles they share
+
+
+@dataclass(frozen=True)
+class DumpSummary:
+    """What pass 1 needs of a processed dump, kept in memory for the whole build."""
+
+    keys: DumpKeys
+    persons: frozenset[str]  # full names of people (entities.person_names)
+
+
+def summarise(result) -> DumpSummary:
+    """The summary of a pipeline.DumpResult of a parsed dump."""
+    return DumpSummary(dump_keys(result.parsed), frozenset(person_names(result.analyses)))
 
 
 class TableChunks:
@@ -70,7 +96,7 @@ class _Assembly:
 
     def __init__(self, plan: IdentityPlan, persons: PersonIndex, load: Callable[[str], object]):
         self.plan = plan
-        self.load = load  # dump_id -> that dump's result, read afresh from the store
+        self.load = load  # dump_id -> that dump's result, read from the store
         self.chunks = {table: TableChunks(table) for table in table_names()}
         self.entities = EntityTable(persons)
         # The dumps that hold each article's published versions.
@@ -82,7 +108,7 @@ class _Assembly:
 
     def add_dump(self, result) -> None:
         """The dump's identity rows; the articles it completes (canonical version) enriched,
-        their earlier versions read back from their dumps rather than held in memory."""
+        their earlier versions read back from their dumps (or the recent ones in memory)."""
         rows = dump_rows(result.parsed, self.plan)
         for table, found in rows.items():
             self.chunks[table].add(found)
@@ -120,20 +146,17 @@ class _Assembly:
 
 
 def assemble(
-    entries: Sequence, load: Callable[[object], object], unread: list[UnreadDump]
+    entries: Sequence,
+    summaries: Sequence[DumpSummary],
+    load: Callable[[object], object],
+    unread: list[UnreadDump],
 ) -> Tables:
     """Every table, from the processed dumps (entries in crawl order, each read by load as
-    a pipeline.DumpResult) and the dumps that were not read."""
-    keys, persons, entry_of = [], set(), {}
-    for entry in entries:
-        result = load(entry)
-        keys.append(dump_keys(result.parsed))
-        persons |= person_names(result.analyses)
-        entry_of[result.parsed.dump.dump_id] = entry
-    assembly = _Assembly(
-        plan_identity(keys), PersonIndex(sorted(persons)), lambda d: load(entry_of[d])
-    )
-    del keys
-    for entry in entries:
-        assembly.add_dump(load(entry))
+    a pipeline.DumpResult, with their summaries) and the dumps that were not read."""
+    entry_of = {s.keys.dump_id: e for s, e in zip(summaries, entries, strict=True)}
+    persons = PersonIndex(sorted(set().union(*(s.persons for s in summaries))))
+    read = lru_cache(maxsize=RECENT_DUMPS)(lambda dump_id: load(entry_of[dump_id]))
+    assembly = _Assembly(plan_identity([s.keys for s in summaries]), persons, read)
+    for summary in summaries:
+        assembly.add_dump(read(summary.keys.dump_id))
     return assembly.tables(unread)

@@ -14,11 +14,14 @@ is recomputed and rewritten.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from importlib import metadata
@@ -69,6 +72,25 @@ def build_fingerprint() -> str:
     return fingerprint_of((PACKAGE_DIR, SCHEMAS_DIR))
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Unpickling makes many objects that all live on; the cyclic collector would otherwise
+    run over the whole heap again and again while they are made (most of a load's time once
+    the build holds its tables)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read(path: Path):
+    with path.open("rb") as stream, _collector_paused():
+        return pickle.load(stream)
+
+
 def entry_key(content_sha256: str, crawl_time: datetime | None) -> str:
     override = crawl_time.isoformat() if crawl_time else ""
     return hashlib.sha256(f"{content_sha256}|{override}".encode()).hexdigest()
@@ -91,16 +113,14 @@ class DumpCache:
         if not path.exists():
             return None
         try:
-            with path.open("rb") as stream:
-                return pickle.load(stream)
+            return _read(path)
         except Exception as error:  # any unreadable entry is only a miss
             self.unreadable.append(f"{path}: {type(error).__name__}: {error}")
             return None
 
     def load(self, key: str):
         """An entry this build has written (an error if it has gone since)."""
-        with self._path(key).open("rb") as stream:
-            return pickle.load(stream)
+        return _read(self._path(key))
 
     def put(self, key: str, result) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -3,12 +3,12 @@ validate -> publish.
 
 Stages 1-4 work on one dump at a time, independently of the others: they run in worker
 processes on every core and their results are cached by the dump's content hash
-(cache.py), so a build redoes only new or changed dumps. Results stay on disk and are read
-back one dump at a time, in crawl order, by the corpus-level stages (assemble.py: identity,
-entities, figures, quotes), which makes the output the same whatever the workers and the
-cache did, and memory hold the tables rather than the corpus. The tables are then
-validated and only then published. A dump that cannot be read is refused and reported,
-never fatal.
+(cache.py), so a build redoes only new or changed dumps. Results stay on disk, with a
+summary of each in memory, and are read back one dump at a time, in crawl order, by the
+corpus-level stages (assemble.py: identity, entities, figures, quotes), which makes the
+output the same whatever the workers and the cache did, and memory hold the tables rather
+than the corpus. The tables are then validated and only then published. A dump that
+cannot be read is refused and reported, never fatal.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from newspack import places
 from newspack.analyse import Analyses, analyse_texts, source_texts
-from newspack.assemble import assemble
+from newspack.assemble import DumpSummary, assemble, summarise
 from newspack.cache import CACHE_DIRNAME, PLACES_INDEX_NAME, DumpCache, entry_key
 from newspack.config import DUMP_NAME_PATTERN
 from newspack.parse import ParsedDump, parse_dump
@@ -163,6 +163,7 @@ class Processed:
     """
 
     entries: list[DumpResult | str] = field(default_factory=list)  # results or store keys
+    summaries: list[DumpSummary] = field(default_factory=list)  # one for each entry
     store: DumpCache | None = None
     unread: list[UnreadDump] = field(default_factory=list)
     from_cache: int = 0
@@ -173,7 +174,8 @@ class Processed:
     @classmethod
     def of(cls, parsed_dumps: list[ParsedDump]) -> Processed:
         """Dumps parsed in this process, analysed here."""
-        return cls([DumpResult(p, None, analyse_texts(source_texts(p))) for p in parsed_dumps])
+        results = [DumpResult(p, None, analyse_texts(source_texts(p))) for p in parsed_dumps]
+        return cls(results, [summarise(result) for result in results])
 
     def load(self, entry: DumpResult | str) -> DumpResult:
         """An entry's result, read from the store when it is kept there."""
@@ -205,6 +207,7 @@ def process_dumps(
     found: dict[str, DumpResult | str | UnreadDump] = {}  # file name -> what became of it
     first_with_hash: dict[str, str] = {}
     keys: dict[str, str] = {}  # file name -> cache entry key
+    summaries: dict[str, DumpSummary] = {}  # file name -> its parsed dump's summary
     pending: list[tuple[str, bytes, datetime | None]] = []
     for path in paths:
         data = path.read_bytes()
@@ -222,6 +225,8 @@ def process_dumps(
         cached = cache.get(keys[path.name]) if cache else None
         if cached is not None:
             found[path.name] = cached.refused or keys[path.name]
+            if cached.parsed:
+                summaries[path.name] = summarise(cached)
             if progress:
                 progress(path.name)
         else:
@@ -231,6 +236,8 @@ def process_dumps(
         if cache:
             cache.put(keys[name], result)
         found[name] = result.refused or (keys[name] if cache else result)
+        if result.parsed:
+            summaries[name] = summarise(result)
         if progress:
             progress(name)
     done.processed, done.from_cache = len(pending), len(keys) - len(pending)
@@ -239,14 +246,18 @@ def process_dumps(
     )
     for path in paths:
         entry = found[path.name]
-        (done.unread if isinstance(entry, UnreadDump) else done.entries).append(entry)
+        if isinstance(entry, UnreadDump):
+            done.unread.append(entry)
+        else:
+            done.entries.append(entry)
+            done.summaries.append(summaries[path.name])
     return done
 
 
 def build_tables(done: Processed) -> Tables:
     """Identify articles and versions, find entities, figures and quotes, and validate the
     tables, streaming the processed dumps (assemble.py)."""
-    tables = assemble(done.entries, done.load, done.unread)
+    tables = assemble(done.entries, done.summaries, done.load, done.unread)
     validate_tables(tables)
     return tables
 

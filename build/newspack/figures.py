@@ -1,8 +1,8 @@
 """Stage 5, enrich (figures): the numbers an article states, normalised.
 
-quantulum3 reads the numbers (digits, separators, decimals, words, scales, currencies,
-units); general rules fix its known mistakes on news text and spaCy's parse names what a
-count counts:
+quantulum3 (made fast in quantulum_tries.py) reads the numbers (digits, separators, decimals,
+words, scales, currencies, units); general rules fix its known mistakes on news text and
+spaCy's parse names what a count counts:
 
 - years, dates ("Sept. 1", "9 September"), decades ("1990s"), ordinals, clock times and
   version numbers ("WMS 2.0", "ML-1") are not figures;
@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import warnings
 from dataclasses import dataclass
 from functools import cache
 
+from newspack import quantulum_tries
 from newspack.rules import load_rules
 
 MONTHS = (
@@ -64,13 +64,6 @@ _UNIT_NAMES = {
 
 
 @cache
-def _parser():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from quantulum3 import parser
-    return parser
-
-
 @cache
 def _rules() -> dict:
     return load_rules("figures")
@@ -251,7 +244,7 @@ def _quantities(text: str, doc):
         sentence = masked[sent.start_char : sent.end_char]
         for start, end in _windows(sentence):
             offset = sent.start_char + start
-            for quantity in _parser().parse(sentence[start:end]):
+            for quantity in quantulum_tries.parser().parse(sentence[start:end]):
                 first, last = quantity.span
                 yield quantity, first + offset, last + offset
 

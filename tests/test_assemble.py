@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pandas as pd
 import pytest
 
@@ -18,6 +16,7 @@ from newspack.entities import (
     sources,
     version_sources,
 )
+from newspack.figures import figure_rows
 from newspack.frames import STRING_DTYPE, records, to_frame
 from newspack.identify import dump_keys, plan_identity
 from newspack.schema import table_names
@@ -63,9 +62,10 @@ def test_small_chunks_give_the_same_tables(corpus, tables, monkeypatch):
         pd.testing.assert_frame_equal(chunked[table], tables[table], obj=table)
 
 
-def test_entities_do_not_depend_on_the_order_articles_complete_in(corpus, tables):
-    """Articles are enriched when their canonical version is read; any order gives the same
-    entities (names, aliases, counts, places)."""
+def test_articles_enriched_all_at_once_in_any_order_give_the_same_tables(corpus, tables):
+    """The streamed build enriches an article when its last dump is read; enriching every
+    article from all of its sources at once, in reverse order, gives the same entities,
+    mentions and figures (names, aliases, counts, places)."""
     results = list(corpus.results())
     persons = PersonIndex(sorted(set().union(*(person_names(r.analyses) for r in results))))
     analyses = {text: a for r in results for text, a in r.analyses.items()}
@@ -75,10 +75,18 @@ def test_entities_do_not_depend_on_the_order_articles_complete_in(corpus, tables
     articles = records(tables["articles"])
     datelines = {a["article_id"]: a["dateline_city"] for a in articles}
     reversed_order = EntityTable(persons)
+    mentions, figures = [], []
     for article_id in sorted(by_article, reverse=True):
-        reversed_order.add_article(by_article[article_id], analyses, datelines[article_id])
-    again = to_frame("entities", reversed_order.rows())
-    pd.testing.assert_frame_equal(again, tables["entities"])
+        src_list = by_article[article_id]
+        mentions += reversed_order.add_article(src_list, analyses, datelines[article_id])
+        figures += figure_rows(src_list, analyses)
+    again = {
+        "entities": to_frame("entities", reversed_order.rows()),
+        "mentions": to_frame("mentions", mentions),
+        "figures": to_frame("figures", figures),
+    }
+    for table, frame in again.items():
+        pd.testing.assert_frame_equal(frame, tables[table], obj=table)
 
 
 def test_results_are_kept_on_disk_not_in_memory(tmp_path):
@@ -88,36 +96,40 @@ def test_results_are_kept_on_disk_not_in_memory(tmp_path):
     assert [r.parsed.dump.dump_id for r in done.results()] == [p.stem for p in REAL]
 
 
-def test_summaries_read_from_the_cache_are_those_made_when_processing(tmp_path):
+def test_summaries_read_from_the_cache_are_those_made_when_processing(tmp_path, monkeypatch):
     store = pipeline.DumpCache(tmp_path / "store")
     fresh = pipeline.process_dumps(REAL, jobs=1, cache=store)
+    full_reads = []
+    monkeypatch.setattr(store, "get", lambda key: full_reads.append(key))
     cached = pipeline.process_dumps(REAL, jobs=1, cache=store)
     assert (fresh.processed, cached.from_cache) == (len(REAL), len(REAL))
     assert cached.summaries == fresh.summaries
     assert [s.keys.dump_id for s in cached.summaries] == [p.stem for p in REAL]
+    assert full_reads == []  # the summaries beside the results were enough
+    monkeypatch.undo()
+    for summary_file in store.folder.glob("*.summary.pickle"):
+        summary_file.unlink()
+    assert pipeline.process_dumps(REAL, jobs=1, cache=store).summaries == fresh.summaries
 
 
-def _counted_reads(corpus, recent_dumps, monkeypatch):
-    reads: Counter[str] = Counter()
+def test_pass_one_reads_no_dump_and_pass_two_reads_each_once_in_crawl_order(corpus, tables):
+    reads = []
 
     def load(result):
-        reads[result.parsed.dump.dump_id] += 1
+        reads.append(result.parsed.dump.dump_id)
         return result
 
-    monkeypatch.setattr(assemble, "RECENT_DUMPS", recent_dumps)
-    tables = assemble.assemble(corpus.entries, corpus.summaries, load, corpus.unread)
-    return reads, tables
+    again = assemble.assemble(corpus.entries, corpus.summaries, load, corpus.unread)
+    assert reads == [s.keys.dump_id for s in corpus.summaries]
+    for table in table_names():
+        pd.testing.assert_frame_equal(again[table], tables[table], obj=table)
 
 
-def test_pass_one_reads_no_dump_and_recent_dumps_are_not_read_again(corpus, monkeypatch):
-    reads, _ = _counted_reads(corpus, len(corpus.entries), monkeypatch)
-    assert sorted(reads) == sorted(s.keys.dump_id for s in corpus.summaries)
-    assert set(reads.values()) == {1}
-
-
-def test_dumps_read_back_every_time_give_the_same_tables(corpus, tables, monkeypatch):
-    reads, again = _counted_reads(corpus, 0, monkeypatch)
-    assert max(reads.values()) > 1  # earlier versions were read back from their dumps
+def test_dumps_read_in_reverse_give_the_same_tables(corpus, tables):
+    """Read last dump first, every story's latest version comes before its earlier ones:
+    articles are still enriched with all their versions, once their last dump is read."""
+    entries, summaries = corpus.entries[::-1], corpus.summaries[::-1]
+    again = assemble.assemble(entries, summaries, corpus.load, corpus.unread)
     for table in table_names():
         pd.testing.assert_frame_equal(again[table], tables[table], obj=table)
 

@@ -7,12 +7,14 @@ corpus's. Two passes:
 1. each dump's summary (DumpSummary: its identity keys and the full names of the people
    its texts give), made when the dump was processed or read from the cache, gives the
    identity plan and the corpus person index, without reading the dump again;
-2. each dump is read for its rows of the identity tables (identify.dump_rows). An article
-   is enriched (entities, figures, quotes) with the dump of its canonical version, its
-   earlier versions read back from their dumps: its mentions are canonicalised with its
-   own context and the corpus person index, which is all canonicalisation needs. The
-   last RECENT_DUMPS dumps read stay in memory, as an article's versions are mostly in
-   dumps crawled close together.
+2. each dump is read once more, in crawl order, for its rows of the identity tables
+   (identify.dump_rows) and its versions' texts with their analyses. An article's versions
+   are gathered as their dumps are read and the article is enriched (entities, figures,
+   quotes) when the last dump holding one of them has been read, then let go: memory holds
+   only the articles whose versions lie both before and after the point reached, which
+   depends on how far apart a story's versions are crawled, not on the corpus's size. Its
+   mentions are canonicalised with its own context and the corpus person index, which is
+   all canonicalisation needs.
 
 Rows become typed frames (pyarrow-backed strings) every CHUNK_ROWS rows, so no table is
 held as Python dicts. Row order comes from the primary keys and entities do not depend on
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import pandas as pd
 
@@ -52,7 +53,6 @@ from newspack.schema import table_names
 
 Tables = dict[str, pd.DataFrame]
 CHUNK_ROWS = 20_000  # rows held as dicts before they become a frame
-RECENT_DUMPS = 8  # dumps read in pass 2 kept in memory for the articles they share
 
 
 @dataclass(frozen=True)
@@ -92,45 +92,51 @@ class TableChunks:
 
 
 class _Assembly:
-    """Pass 2: the tables, dump by dump, by the identity plan of pass 1."""
+    """Pass 2: the tables, dump by dump in crawl order, by the identity plan of pass 1."""
 
-    def __init__(self, plan: IdentityPlan, persons: PersonIndex, load: Callable[[str], object]):
+    def __init__(self, plan: IdentityPlan, persons: PersonIndex, crawl_order: list[str]):
         self.plan = plan
-        self.load = load  # dump_id -> that dump's result, read from the store
         self.chunks = {table: TableChunks(table) for table in table_names()}
         self.entities = EntityTable(persons)
-        # The dumps that hold each article's published versions.
-        self.dumps_of: dict[str, list[str]] = {}
+        position = {dump_id: i for i, dump_id in enumerate(crawl_order)}
+        # Each article's last dump in crawl order that holds one of its published versions.
+        self.last_dump: dict[str, str] = {}
         for (dump_id, _), place in plan.placements.items():
-            dumps = self.dumps_of.setdefault(place.article_id, [])
-            if not place.duplicate and dump_id not in dumps:
-                dumps.append(dump_id)
+            last = self.last_dump.get(place.article_id)
+            if not place.duplicate and (last is None or position[dump_id] > position[last]):
+                self.last_dump[place.article_id] = dump_id
+        self.gathered: dict[str, tuple[list[Source], dict]] = {}  # article -> versions so far
+        self.datelines: dict[str, str | None] = {}  # article -> its canonical dateline city
 
     def add_dump(self, result) -> None:
-        """The dump's identity rows; the articles it completes (canonical version) enriched,
-        their earlier versions read back from their dumps (or the recent ones in memory)."""
+        """The dump's identity rows; its versions' texts gathered with their articles', and
+        the articles whose last version this dump holds enriched."""
         rows = dump_rows(result.parsed, self.plan)
         for table, found in rows.items():
             self.chunks[table].add(found)
-        complete = {row["article_id"]: row["dateline_city"] for row in rows["articles"]}
-        earlier = {d for a in complete for d in self.dumps_of[a]} - {result.parsed.dump.dump_id}
-        found: dict[str, tuple[list[Source], dict]] = {a: ([], {}) for a in complete}
-        for other in [result, *map(self.load, sorted(earlier))]:
-            self._collect(other, found)
-        for article_id, (src_list, analyses) in found.items():
-            self._enrich(sorted(src_list, key=reading_order), analyses, complete[article_id])
-
-    def _collect(self, result, found: dict[str, tuple[list[Source], dict]]) -> None:
-        """The sources and analyses of the found articles' published versions in a dump."""
+        self.datelines.update((row["article_id"], row["dateline_city"]) for row in rows["articles"])
         dump_id = result.parsed.dump.dump_id
+        for article_id in self._gather(result):
+            if self.last_dump[article_id] == dump_id:
+                src_list, analyses = self.gathered.pop(article_id)
+                dateline_city = self.datelines.pop(article_id)
+                self._enrich(sorted(src_list, key=reading_order), analyses, dateline_city)
+
+    def _gather(self, result) -> list[str]:
+        """Add the sources and analyses of the dump's published versions to their articles';
+        the articles, in the order the dump holds them."""
+        dump_id = result.parsed.dump.dump_id
+        articles = []
         for index, version in enumerate(result.parsed.versions):
             place = self.plan.placements[(dump_id, index)]
-            if place.duplicate or place.article_id not in found:
+            if place.duplicate:
                 continue
-            src_list, analyses = found[place.article_id]
+            src_list, analyses = self.gathered.setdefault(place.article_id, ([], {}))
             for src in version_sources(place.article_id, place.version, version, dump_id):
                 src_list.append(src)
                 analyses[src.text] = result.analyses[src.text]
+            articles.append(place.article_id)
+        return list(dict.fromkeys(articles))
 
     def _enrich(self, src_list: list[Source], analyses: dict, dateline_city) -> None:
         mention_rows = self.entities.add_article(src_list, analyses, dateline_city)
@@ -139,6 +145,8 @@ class _Assembly:
         self.chunks["quotes"].add(quote_rows(src_list, mention_rows))
 
     def tables(self, unread: list[UnreadDump]) -> Tables:
+        if self.gathered:  # every article's last dump has been read: none can be left
+            raise RuntimeError(f"articles never completed: {sorted(self.gathered)[:5]}")
         for table, found in unread_rows(unread).items():
             self.chunks[table].add(found)
         self.chunks["entities"].add(self.entities.rows())
@@ -151,12 +159,11 @@ def assemble(
     load: Callable[[object], object],
     unread: list[UnreadDump],
 ) -> Tables:
-    """Every table, from the processed dumps (entries in crawl order, each read by load as
-    a pipeline.DumpResult, with their summaries) and the dumps that were not read."""
-    entry_of = {s.keys.dump_id: e for s, e in zip(summaries, entries, strict=True)}
+    """Every table, from the processed dumps (entries in crawl order, each read once by load
+    as a pipeline.DumpResult, with their summaries) and the dumps that were not read."""
     persons = PersonIndex(sorted(set().union(*(s.persons for s in summaries))))
-    read = lru_cache(maxsize=RECENT_DUMPS)(lambda dump_id: load(entry_of[dump_id]))
-    assembly = _Assembly(plan_identity([s.keys for s in summaries]), persons, read)
-    for summary in summaries:
-        assembly.add_dump(read(summary.keys.dump_id))
+    crawl_order = [s.keys.dump_id for s in summaries]
+    assembly = _Assembly(plan_identity([s.keys for s in summaries]), persons, crawl_order)
+    for entry in entries:
+        assembly.add_dump(load(entry))
     return assembly.tables(unread)

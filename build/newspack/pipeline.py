@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from newspack import places
 from newspack.analyse import Analyses, analyse_texts, source_texts
@@ -189,6 +190,25 @@ class Processed:
         return [result.parsed for result in self.results()]
 
 
+class CachedHead(NamedTuple):
+    """What a build needs of a dump's result before reading it: kept beside it in the cache."""
+
+    refused: UnreadDump | None
+    summary: DumpSummary | None  # for a parsed dump
+
+
+def _head(result: DumpResult) -> CachedHead:
+    return CachedHead(result.refused, summarise(result) if result.parsed else None)
+
+
+def _cached_head(cache: DumpCache, key: str) -> CachedHead | None:
+    """The head cached beside a result, or made from the result when it has none."""
+    if (head := cache.get_summary(key)) is not None:
+        return head
+    result = cache.get(key)
+    return None if result is None else _head(result)
+
+
 def process_dumps(
     paths: list[Path],
     crawl_times: dict[str, datetime] | None = None,
@@ -222,22 +242,23 @@ def process_dumps(
         first_with_hash[digest] = dump_id_for(path)
         crawl_time = crawl_times.get(dump_id_for(path))
         keys[path.name] = entry_key(digest, crawl_time)
-        cached = cache.get(keys[path.name]) if cache else None
-        if cached is not None:
-            found[path.name] = cached.refused or keys[path.name]
-            if cached.parsed:
-                summaries[path.name] = summarise(cached)
+        head = _cached_head(cache, keys[path.name]) if cache else None
+        if head is not None:
+            found[path.name] = head.refused or keys[path.name]
+            if head.summary:
+                summaries[path.name] = head.summary
             if progress:
                 progress(path.name)
         else:
             pending.append((path.name, data, crawl_time))
     done = Processed(store=cache, workers=_worker_count(jobs or default_jobs(), len(pending)))
     for (name, _, _), result in zip(pending, _run_jobs(pending, done.workers), strict=True):
+        head = _head(result)
         if cache:
-            cache.put(keys[name], result)
+            cache.put(keys[name], result, head)
         found[name] = result.refused or (keys[name] if cache else result)
-        if result.parsed:
-            summaries[name] = summarise(result)
+        if head.summary:
+            summaries[name] = head.summary
         if progress:
             progress(name)
     done.processed, done.from_cache = len(pending), len(keys) - len(pending)

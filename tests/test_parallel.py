@@ -103,7 +103,11 @@ def test_a_crawl_time_override_reprocesses_only_that_dump(dumps, tmp_path):
 def test_a_new_parser_version_starts_a_new_cache(dumps, tmp_path, monkeypatch):
     pipeline.run(dumps, tmp_path / "out")
     old = tmp_path / "out" / cache.CACHE_DIRNAME / cache.build_fingerprint()
-    assert len(list(old.iterdir())) == 2
+    summaries = {p.name.removesuffix(".summary.pickle") for p in old.glob("*.summary.pickle")}
+    results = {p.stem for p in old.iterdir() if p.name != cache.PLACES_INDEX_NAME} - {
+        p.stem for p in old.glob("*.summary.pickle")
+    }
+    assert len(results) == 2 and summaries == results  # each result with its summary
     monkeypatch.setattr(cache, "build_fingerprint", lambda: "new-parser-version")
     report = pipeline.run(dumps, tmp_path / "out")
     assert (report.work["processed"], report.work["from_cache"]) == (2, 0)
@@ -123,16 +127,25 @@ def test_the_fingerprint_changes_with_the_code_the_rules_and_the_schemas(tmp_pat
     assert cache.fingerprint_of((package,)) == before
 
 
-def test_an_unreadable_cache_entry_is_recomputed_and_reported(dumps, tmp_path):
+@pytest.mark.parametrize("part", ["result", "summary"])
+def test_an_unreadable_cache_entry_is_recomputed_and_reported(dumps, tmp_path, part):
+    """A result that cannot be read is found only when pass 2 reads it (its summary was
+    read up front): it is recomputed then; a summary that cannot be read is made again from
+    its result."""
     pipeline.run(dumps, tmp_path / "out")
     shutil.copytree(tmp_path / "out/data", tmp_path / "first/data")
     folder = tmp_path / "out" / cache.CACHE_DIRNAME / cache.build_fingerprint()
-    entry = sorted(folder.iterdir())[0]
+    summaries = sorted(folder.glob("*.summary.pickle"))
+    entry = (
+        summaries[0] if part == "summary" else folder / summaries[0].name.replace(".summary", "")
+    )
     entry.write_bytes(b"not a pickle")
     report = pipeline.run(dumps, tmp_path / "out")
-    assert (report.work["processed"], report.work["from_cache"]) == (1, 1)
+    expected_work = (1, 1) if part == "result" else (0, 2)
+    assert (report.work["processed"], report.work["from_cache"]) == expected_work
     assert any(entry.name in w and "recomputed" in w for w in report.warnings)
     assert _same_data(tmp_path / "first", tmp_path / "out") == []
+    assert pipeline.run(dumps, tmp_path / "out").warnings == []  # the entry was rewritten
 
 
 def test_a_build_without_the_cache_leaves_no_store_behind(tmp_path, monkeypatch):

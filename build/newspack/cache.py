@@ -109,6 +109,10 @@ class DumpCache:
     def _path(self, key: str, part: str = "") -> Path:
         return self.folder / f"{key}{part}.pickle"
 
+    def path_of(self, key: str) -> Path:
+        """Where the result of an entry is kept."""
+        return self._path(key)
+
     def get(self, key: str):
         """The cached result, or None when there is none or it cannot be read."""
         return self._get(self._path(key))
@@ -137,7 +141,10 @@ class DumpCache:
         its result was written)."""
         self._write(self._path(key), result)
         if summary is not None:
-            self._write(self._path(key, SUMMARY_PART), summary)
+            self.put_summary(key, summary)
+
+    def put_summary(self, key: str, summary) -> None:
+        self._write(self._path(key, SUMMARY_PART), summary)
 
     def _write(self, path: Path, value) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

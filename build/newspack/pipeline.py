@@ -171,6 +171,8 @@ class Processed:
     processed: int = 0
     workers: int = 1
     warnings: list[str] = field(default_factory=list)
+    # store key -> the dump file and crawl time of a result taken from the cache
+    cached_from: dict[str, tuple[Path, datetime | None]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, parsed_dumps: list[ParsedDump]) -> Processed:
@@ -179,8 +181,24 @@ class Processed:
         return cls(results, [summarise(result) for result in results])
 
     def load(self, entry: DumpResult | str) -> DumpResult:
-        """An entry's result, read from the store when it is kept there."""
-        return self.store.load(entry) if isinstance(entry, str) else entry
+        """An entry's result, read from the store when it is kept there; a cached result
+        that can no longer be read (only its summary was read up front) is recomputed."""
+        if not isinstance(entry, str):
+            return entry
+        try:
+            return self.store.load(entry)
+        except Exception as error:
+            if entry not in self.cached_from:
+                raise  # written by this build: losing it is not a cache miss
+            path, crawl_time = self.cached_from.pop(entry)
+            result = process_dump(path.name, path.read_bytes(), crawl_time)
+            self.store.put(entry, result, _head(result))
+            self.warnings.append(
+                f"cache entry recomputed: {self.store.path_of(entry)}: "
+                f"{type(error).__name__}: {error}"
+            )
+            self.processed, self.from_cache = self.processed + 1, self.from_cache - 1
+            return result
 
     def results(self) -> Iterator[DumpResult]:
         """Each parsed dump's result, in crawl order, read from the store one at a time."""
@@ -202,11 +220,14 @@ def _head(result: DumpResult) -> CachedHead:
 
 
 def _cached_head(cache: DumpCache, key: str) -> CachedHead | None:
-    """The head cached beside a result, or made from the result when it has none."""
+    """The head cached beside a result, or made from the result (and kept) when it has
+    none that can be read."""
     if (head := cache.get_summary(key)) is not None:
         return head
-    result = cache.get(key)
-    return None if result is None else _head(result)
+    if (result := cache.get(key)) is None:
+        return None
+    cache.put_summary(key, head := _head(result))
+    return head
 
 
 def process_dumps(
@@ -229,6 +250,7 @@ def process_dumps(
     keys: dict[str, str] = {}  # file name -> cache entry key
     summaries: dict[str, DumpSummary] = {}  # file name -> its parsed dump's summary
     pending: list[tuple[str, bytes, datetime | None]] = []
+    cached_from: dict[str, tuple[Path, datetime | None]] = {}
     for path in paths:
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
@@ -245,13 +267,15 @@ def process_dumps(
         head = _cached_head(cache, keys[path.name]) if cache else None
         if head is not None:
             found[path.name] = head.refused or keys[path.name]
+            cached_from[keys[path.name]] = (path, crawl_time)
             if head.summary:
                 summaries[path.name] = head.summary
             if progress:
                 progress(path.name)
         else:
             pending.append((path.name, data, crawl_time))
-    done = Processed(store=cache, workers=_worker_count(jobs or default_jobs(), len(pending)))
+    workers = _worker_count(jobs or default_jobs(), len(pending))
+    done = Processed(store=cache, workers=workers, cached_from=cached_from)
     for (name, _, _), result in zip(pending, _run_jobs(pending, done.workers), strict=True):
         head = _head(result)
         if cache:

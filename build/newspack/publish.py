@@ -16,7 +16,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -112,11 +114,18 @@ def _views_sql() -> str:
     return resources.files("newspack").joinpath("views.sql").read_text(encoding="utf-8")
 
 
-def write_duckdb(data_dir: Path, path: Path) -> None:
-    """A DuckDB file with every table (keys, comments) loaded from the CSVs, and the views."""
+def write_duckdb(
+    data_dir: Path, path: Path, wait_for: Callable[[str], object] = lambda table: None
+) -> None:
+    """A DuckDB file with every table (keys, comments) loaded from the CSVs, and the views.
+
+    Tables are loaded in dependency order, each once wait_for(table) returns (its CSV is
+    written), so the loading can run beside the writing of the CSVs that follow.
+    """
     registry = field_registry()
     with duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY_LIMIT}) as con:
         for table in tables_in_dependency_order():
+            wait_for(table)
             for statement in duckdb_ddl(table):
                 con.execute(statement)
             select = ", ".join(
@@ -243,6 +252,22 @@ def recover(out_dir: Path) -> str | None:
     return outcome
 
 
+def _write_csvs_and_duckdb(tables: Tables, data_dir: Path, duckdb_path: Path) -> None:
+    """The CSVs, and the DuckDB file loaded from them in a second thread, each table as soon
+    as its CSV is written: DuckDB works outside Python's lock, so the two overlap."""
+    written = {table: threading.Event() for table in table_names()}
+    with ThreadPoolExecutor(1) as loader:
+        loading = loader.submit(write_duckdb, data_dir, duckdb_path, lambda t: written[t].wait())
+        try:
+            for table in tables_in_dependency_order():
+                write_csv(tables[table], data_dir / f"{table}.csv")
+                written[table].set()
+        finally:
+            for event in written.values():  # a failed write must not leave the loader waiting
+                event.set()
+        loading.result()
+
+
 def publish(tables: Tables, out_dir: Path, duckdb_path: Path | None = None) -> dict[str, Path]:
     """Write the package into out_dir (data/, datapackage.json) and the DuckDB file.
 
@@ -257,13 +282,11 @@ def publish(tables: Tables, out_dir: Path, duckdb_path: Path | None = None) -> d
     data_dir, new_descriptor = staging / DATA_DIRNAME, staging / "new.json"
     try:
         data_dir.mkdir()
-        for table in table_names():
-            write_csv(tables[table], data_dir / f"{table}.csv")
+        _write_csvs_and_duckdb(tables, data_dir, staging / DUCKDB_NAME)
         package = descriptor(tables, data_dir)
         new_descriptor.write_text(
             json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        write_duckdb(data_dir, staging / DUCKDB_NAME)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

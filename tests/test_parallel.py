@@ -103,11 +103,10 @@ def test_a_crawl_time_override_reprocesses_only_that_dump(dumps, tmp_path):
 def test_a_new_parser_version_starts_a_new_cache(dumps, tmp_path, monkeypatch):
     pipeline.run(dumps, tmp_path / "out")
     old = tmp_path / "out" / cache.CACHE_DIRNAME / cache.build_fingerprint()
-    summaries = {p.name.removesuffix(".summary.pickle") for p in old.glob("*.summary.pickle")}
-    results = {p.stem for p in old.iterdir() if p.name != cache.PLACES_INDEX_NAME} - {
-        p.stem for p in old.glob("*.summary.pickle")
-    }
-    assert len(results) == 2 and summaries == results  # each result with its summary
+    names = {p.name for p in old.iterdir()} - {cache.PLACES_INDEX_NAME}
+    keys = {n.removesuffix(".summary.pickle") for n in names if n.endswith(".summary.pickle")}
+    assert len(keys) == 2  # each dump's result, with its summary beside it
+    assert names == {f"{key}{part}.pickle" for key in keys for part in ("", ".summary")}
     monkeypatch.setattr(cache, "build_fingerprint", lambda: "new-parser-version")
     report = pipeline.run(dumps, tmp_path / "out")
     assert (report.work["processed"], report.work["from_cache"]) == (2, 0)

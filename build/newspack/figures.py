@@ -64,7 +64,6 @@ _UNIT_NAMES = {
 
 
 @cache
-@cache
 def _rules() -> dict:
     return load_rules("figures")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.options.default_venv_backend = "venv"
@@ -62,6 +64,19 @@ def bench(session: nox.Session) -> None:
     """Benchmark builds of synthetic corpora (sizes as arguments, default 100 1000)."""
     _install(session)
     session.run("python", "-m", "newspack.bench", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def fuzz(session: nox.Session) -> None:
+    """Run the end-to-end format fuzz with many examples (NEWSPACK_FUZZ_EXAMPLES, default 200)."""
+    _install(session, "test")
+    examples = os.environ.get("NEWSPACK_FUZZ_EXAMPLES", "200")
+    session.run(
+        "pytest",
+        "tests/test_fuzz_build.py",
+        *session.posargs,
+        env={"NEWSPACK_FUZZ_EXAMPLES": examples},
+    )
 
 
 @nox.session(python=PYTHON, default=False)

@@ -10,14 +10,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from newspack import pipeline
-from newspack.config import DEFAULT_DUMPS_DIR
+from newspack.config import REPO_DUMPS_DIR
 
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     """The package built from dumps/ into a temporary folder: (report, out_dir)."""
     out = tmp_path_factory.mktemp("package")
-    report = pipeline.run(DEFAULT_DUMPS_DIR, out)
+    report = pipeline.run(REPO_DUMPS_DIR, out)
     return report, out
 
 

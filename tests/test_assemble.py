@@ -7,7 +7,7 @@ import pytest
 
 from newspack import assemble, pipeline
 from newspack.bench import make_corpus
-from newspack.config import DEFAULT_DUMPS_DIR
+from newspack.config import REPO_DUMPS_DIR
 from newspack.entities import (
     EntityTable,
     PersonIndex,
@@ -21,7 +21,7 @@ from newspack.frames import STRING_DTYPE, records, to_frame
 from newspack.identify import dump_keys, plan_identity
 from newspack.schema import table_names
 
-REAL = sorted(DEFAULT_DUMPS_DIR.glob("*.txt"))
+REAL = sorted(REPO_DUMPS_DIR.glob("*.txt"))
 
 
 @pytest.fixture(scope="module")

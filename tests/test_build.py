@@ -13,7 +13,7 @@ import pytest
 from frictionless import Package
 
 from newspack import pipeline
-from newspack.config import DEFAULT_DUMPS_DIR, GOLDEN_ROW_COUNTS, REPO_ROOT
+from newspack.config import GOLDEN_ROW_COUNTS, REPO_DUMPS_DIR, REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -175,7 +175,7 @@ def _duckdb_contents(path: Path) -> dict[str, list[tuple]]:
 
 def test_rebuild_is_byte_identical(built, tmp_path):
     report, out = built
-    rebuilt = pipeline.run(DEFAULT_DUMPS_DIR, tmp_path)
+    rebuilt = pipeline.run(REPO_DUMPS_DIR, tmp_path)
     assert _package_files(tmp_path) == _package_files(out)
     assert _duckdb_contents(rebuilt.outputs["duckdb"]) == _duckdb_contents(report.outputs["duckdb"])
 

@@ -12,11 +12,11 @@ import pytest
 from newspack import cache, pipeline
 from newspack.analyse import analyse_texts, source_texts
 from newspack.bench import make_corpus
-from newspack.config import DEFAULT_DUMPS_DIR, PACKAGE_DIR
+from newspack.config import OWNER_MARKER_NAME, PACKAGE_DIR, REPO_DUMPS_DIR
 from newspack.schema import table_names
 from newspack.timing import parse_iso
 
-REAL = sorted(DEFAULT_DUMPS_DIR.glob("*.txt"))
+REAL = sorted(REPO_DUMPS_DIR.glob("*.txt"))
 
 
 def _same_data(a: Path, b: Path) -> list[str]:
@@ -103,7 +103,7 @@ def test_a_crawl_time_override_reprocesses_only_that_dump(dumps, tmp_path):
 def test_a_new_parser_version_starts_a_new_cache(dumps, tmp_path, monkeypatch):
     pipeline.run(dumps, tmp_path / "out")
     old = tmp_path / "out" / cache.CACHE_DIRNAME / cache.build_fingerprint()
-    names = {p.name for p in old.iterdir()} - {cache.PLACES_INDEX_NAME}
+    names = {p.name for p in old.iterdir()} - {cache.PLACES_INDEX_NAME, OWNER_MARKER_NAME}
     keys = {n.removesuffix(".summary.pickle") for n in names if n.endswith(".summary.pickle")}
     assert len(keys) == 2  # each dump's result, with its summary beside it
     assert names == {f"{key}{part}.pickle" for key in keys for part in ("", ".summary")}
@@ -151,6 +151,6 @@ def test_a_build_without_the_cache_leaves_no_store_behind(tmp_path, monkeypatch)
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    pipeline.run(DEFAULT_DUMPS_DIR, tmp_path / "out", use_cache=False)
+    pipeline.run(REPO_DUMPS_DIR, tmp_path / "out", use_cache=False)
     assert not (tmp_path / "out" / cache.CACHE_DIRNAME).exists()
     assert list(scratch.iterdir()) == []

@@ -34,7 +34,7 @@ import threading
 import time
 from pathlib import Path
 
-from newspack.config import DEFAULT_DUMPS_DIR
+from newspack.config import REPO_DUMPS_DIR
 from newspack.pipeline import default_jobs
 from newspack.read import read_dump
 from newspack.split import Role, split_dump
@@ -82,7 +82,7 @@ def _vary_paragraph(paragraph: str, pool: list[str], rng: random.Random) -> str:
 def _templates() -> list[tuple[list[tuple[str, Role]], list[str]]]:
     """(header lines with roles, body lines) of every real article block."""
     found = []
-    for path in sorted(DEFAULT_DUMPS_DIR.glob("*.txt")):
+    for path in sorted(REPO_DUMPS_DIR.glob("*.txt")):
         for block in split_dump(read_dump(path).lines).blocks:
             header = [(line.raw, role) for line, role in block.header]
             found.append((header, [line.raw for line in block.body]))

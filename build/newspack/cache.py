@@ -19,7 +19,6 @@ import gc
 import hashlib
 import os
 import pickle
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,10 +28,12 @@ from importlib import metadata
 from pathlib import Path
 
 from newspack.config import PACKAGE_DIR, SCHEMAS_DIR
+from newspack.ownership import make_owned_dir, mark, owned, remove_owned
 
 CACHE_DIRNAME = ".newspack-cache"
 FINGERPRINT_DIGITS = 16
 PLACES_INDEX_NAME = "places.pickle"  # places.GeoIndex, kept beside the dumps' entries
+CACHE_KIND, ENTRIES_KIND = "cache", "cache-entries"  # owner markers of the two levels
 SUMMARY_PART = ".summary"  # <key>.summary.pickle: what a build needs of an entry up front
 # The distributions whose versions change what the cache holds.
 CACHED_DISTRIBUTIONS = (
@@ -98,13 +99,36 @@ def entry_key(content_sha256: str, crawl_time: datetime | None) -> str:
     return hashlib.sha256(f"{content_sha256}|{override}".encode()).hexdigest()
 
 
+def _is_legacy_cache(root: Path) -> bool:
+    """A cache written before folders carried owner markers: only fingerprint folders of
+    pickles under the default name."""
+    if root.name != CACHE_DIRNAME or root.is_symlink():
+        return False
+    for folder in root.iterdir():
+        if folder.is_symlink() or not folder.is_dir() or len(folder.name) != FINGERPRINT_DIGITS:
+            return False
+        if any(entry.suffix not in (".pickle", ".tmp") for entry in folder.iterdir()):
+            return False
+    return True
+
+
 class DumpCache:
-    """Cached results by entry key, in <root>/<build fingerprint>/."""
+    """Cached results by entry key, in <root>/<build fingerprint>/.
+
+    The root and each fingerprint folder carry newspack's owner marker (ownership.py): a
+    root holding anything else is refused (NotOwned), and only marked folders are removed.
+    """
 
     def __init__(self, root: Path):
         self.root = root
         self.folder = root / build_fingerprint()
         self.unreadable: list[str] = []  # entries that could not be read (recomputed)
+        if root.is_dir() and not owned(root, CACHE_KIND) and _is_legacy_cache(root):
+            for folder in root.iterdir():
+                mark(folder, ENTRIES_KIND)
+            mark(root, CACHE_KIND)
+        make_owned_dir(root, CACHE_KIND)
+        make_owned_dir(self.folder, ENTRIES_KIND)
 
     def _path(self, key: str, part: str = "") -> Path:
         return self.folder / f"{key}{part}.pickle"
@@ -147,16 +171,14 @@ class DumpCache:
         self._write(self._path(key, SUMMARY_PART), summary)
 
     def _write(self, path: Path, value) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         with os.fdopen(handle, "wb") as stream:
             pickle.dump(value, stream, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
 
     def remove_stale(self) -> None:
-        """Delete the folders of other fingerprints (results of other code or models)."""
-        if not self.root.is_dir():
-            return
+        """Delete the folders of other fingerprints (results of other code or models); a
+        folder without newspack's marker is the user's and is left alone."""
         for folder in self.root.iterdir():
-            if folder.is_dir() and folder != self.folder:
-                shutil.rmtree(folder, ignore_errors=True)
+            if folder != self.folder:
+                remove_owned(folder, ENTRIES_KIND)

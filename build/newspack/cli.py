@@ -1,4 +1,10 @@
-"""Command line: `newspack build` and `newspack validate` (the user's entry to the pipeline)."""
+"""Command line: `newspack build`, `validate`, `diff`, `release`, `fetch` (the user's entry to
+the pipeline).
+
+Every expected failure (bad paths, bad input, a locked or foreign output folder, a broken
+download) ends with one message naming the file and exit status 1, never a traceback.
+Messages are printed as plain text: a path with brackets in it is shown as it is.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,18 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from newspack import pipeline
-from newspack.config import DATA_DIRNAME, DEFAULT_DUMPS_DIR, DEFAULT_OUT_DIR, DESCRIPTOR_NAME
-from newspack.fetch import DEFAULT_INDEX
+from newspack.config import (
+    DATA_DIRNAME,
+    DESCRIPTOR_NAME,
+    DUMPS_DIRNAME,
+    RELEASES_INDEX_NAME,
+    workspace,
+)
 from newspack.frames import read_csv
+from newspack.ownership import NotOwned
 from newspack.publish import JOURNAL_NAME, BuildLocked
 from newspack.schema import table_names
 from newspack.timing import parse_iso
@@ -22,6 +35,23 @@ from newspack.validate import ValidationFailed, validate_tables
 
 app = typer.Typer(help="Build and check the newspack data package.", no_args_is_help=True)
 console = Console(stderr=True)
+HERE = "the current folder (the repository when run inside a newspack checkout)"
+
+
+def say(text: str, style: str | None = None, label: str | None = None) -> None:
+    """Print a message as literal text (no rich markup is read from it)."""
+    line = Text()
+    if label:
+        line.append(f"{label}: ", style=style)
+        line.append(text)
+    else:
+        line.append(text, style=style)
+    console.print(line)
+
+
+def fail(text: str, status: int = 1) -> typer.Exit:
+    say(text, "red")
+    return typer.Exit(status)
 
 
 def _crawl_times(values: list[str]) -> dict[str, datetime]:
@@ -46,34 +76,40 @@ def _report(report: pipeline.BuildReport) -> list[str]:
         summary.add_row(table, str(count))
     console.print(summary)
     for name, path in report.outputs.items():
-        console.print(f"{name}: {path}")
+        say(f"{name}: {path}")
     work = report.work
-    console.print(
+    say(
         f"dumps: {work['dumps']} ({work['processed']} read and analysed by "
         f"{work['workers']} process(es), {work['from_cache']} from the cache)"
     )
     for message in report.duplicates():
-        console.print(f"[cyan]duplicate:[/cyan] {message}")
+        say(message, "cyan", "duplicate")
     for message in report.warnings:
-        console.print(f"[yellow]warning:[/yellow] {message}")
+        say(message, "yellow", "warning")
     problems = report.problems()
     for message in problems:
-        console.print(f"[red]quarantined:[/red] {message}")
+        say(message, "red", "quarantined")
     if problems:
-        console.print(f"{len(problems)} bad input(s) quarantined; see the quarantine table.")
+        say(f"{len(problems)} bad input(s) quarantined; see the quarantine table.")
     return problems + report.warnings
+
+
+def _folder(path: Path | None, default: str = "") -> Path:
+    return path if path is not None else workspace() / default
 
 
 @app.command()
 def build(
     dumps: Annotated[
-        Path, typer.Option(help="Folder of NNN_<hash>.txt dumps.")
-    ] = DEFAULT_DUMPS_DIR,
+        Path | None,
+        typer.Option(help="Folder of NNN_<hash>.txt dumps.", show_default=f"dumps/ in {HERE}"),
+    ] = None,
     out: Annotated[
-        Path, typer.Option(help="Where data/ and datapackage.json go.")
-    ] = DEFAULT_OUT_DIR,
+        Path | None,
+        typer.Option(help="Where data/ and datapackage.json go.", show_default=HERE),
+    ] = None,
     duckdb: Annotated[
-        Path | None, typer.Option(help="DuckDB file [default: OUT/dist/newspack.duckdb].")
+        Path | None, typer.Option(help="DuckDB file.", show_default="OUT/dist/newspack.duckdb")
     ] = None,
     crawl_time: Annotated[
         list[str] | None,
@@ -84,14 +120,14 @@ def build(
     strict: Annotated[
         bool,
         typer.Option(
-            help="Fail (exit 2) when any input was quarantined, refused or broke the naming rule; "
-            "the package is published all the same."
+            help="Fail (exit 2) when any input was quarantined, refused, left out or broke "
+            "the naming rule; the package is published all the same."
         ),
     ] = False,
     jobs: Annotated[
         int | None,
         typer.Option(
-            "--jobs", "-j", min=1, help="Worker processes for the dumps [default: every core]."
+            "--jobs", "-j", min=1, help="Worker processes for the dumps.", show_default="every core"
         ),
     ] = None,
     cache: Annotated[
@@ -99,21 +135,28 @@ def build(
         typer.Option(help="Reuse the results of dumps that did not change since the last build."),
     ] = True,
     cache_dir: Annotated[
-        Path | None, typer.Option(help="Cache folder [default: OUT/.newspack-cache].")
+        Path | None, typer.Option(help="Cache folder.", show_default="OUT/.newspack-cache")
     ] = None,
+    follow_links: Annotated[
+        bool,
+        typer.Option(
+            help="Read dumps that are symbolic links to files inside the dumps folder "
+            "(links are refused by default)."
+        ),
+    ] = False,
 ) -> None:
     """Build the data package from a folder of dumps."""
+    dumps, out = _folder(dumps, DUMPS_DIRNAME), _folder(out)
     overrides = _crawl_times(crawl_time or [])
     try:
-        paths, _ = pipeline.find_dumps(dumps)
+        paths, _ = pipeline.find_dumps(dumps, follow_links)
     except FileNotFoundError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from error
+        raise fail(str(error)) from error
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[name]}"),
+        TextColumn("{task.fields[name]}", markup=False),
         console=console,
         transient=True,
     ) as bar:
@@ -124,48 +167,51 @@ def build(
 
         try:
             report = pipeline.run(
-                dumps, out, duckdb, overrides, advance, jobs, cache_dir, use_cache=cache
+                dumps, out, duckdb, overrides, advance, jobs, cache_dir, cache, follow_links
             )
         except ValidationFailed as error:
-            console.print(f"[red]Build failed, nothing published.[/red]\n{error}")
-            raise typer.Exit(1) from error
-        except BuildLocked as error:
-            console.print(f"[red]{error}[/red]")
-            raise typer.Exit(1) from error
+            raise fail(f"Build failed, nothing published.\n{error}") from error
+        except (BuildLocked, NotOwned, FileNotFoundError, ValueError) as error:
+            raise fail(str(error)) from error
+        except OSError as error:
+            raise fail(f"{error.filename or out}: {error.strerror or error}") from error
     problems = _report(report)
     if strict and problems:
-        console.print(f"[red]--strict: {len(problems)} problem(s), failing.[/red]")
-        raise typer.Exit(2)
+        raise fail(f"--strict: {len(problems)} problem(s), failing.", 2)
 
 
 @app.command()
 def validate(
     package: Annotated[
-        Path, typer.Argument(help="Folder holding datapackage.json.")
-    ] = DEFAULT_OUT_DIR,
+        Path | None, typer.Argument(help="Folder holding datapackage.json.", show_default=HERE)
+    ] = None,
 ) -> None:
     """Validate a published package: Frictionless descriptor and data, then newspack's checks."""
     from frictionless import Package
 
+    package = _folder(package)
     descriptor = package / DESCRIPTOR_NAME
+    if not descriptor.is_file():
+        raise fail(f"{package}: no {DESCRIPTOR_NAME} here; give the folder of a package")
     if (package / JOURNAL_NAME).exists():
-        console.print(
-            f"[red]{package}: a build was interrupted while publishing; run "
-            "`newspack build` to finish or undo it[/red]"
+        raise fail(
+            f"{package}: a build was interrupted while publishing; run "
+            "`newspack build` to finish or undo it"
         )
-        raise typer.Exit(1)
-    report = Package(str(descriptor)).validate()
+    try:
+        report = Package(str(descriptor)).validate()
+    except Exception as error:  # frictionless raises its own errors for broken descriptors
+        raise fail(f"{descriptor}: not a valid data package ({error})") from error
     if not report.valid:
         for error in report.flatten(["type", "message"]):
-            console.print(f"[red]{error[0]}[/red]: {error[1]}")
+            say(error[1], "red", error[0])
         raise typer.Exit(1)
     tables = {t: read_csv(t, package / DATA_DIRNAME / f"{t}.csv") for t in table_names()}
     try:
         validate_tables(tables)
     except ValidationFailed as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from error
-    console.print(f"{descriptor}: valid ({sum(len(f) for f in tables.values())} rows)")
+        raise fail(str(error)) from error
+    say(f"{descriptor}: valid ({sum(len(f) for f in tables.values())} rows)")
 
 
 @app.command()
@@ -174,19 +220,25 @@ def diff(
     new: Annotated[Path, typer.Argument(help="Package folder or release zip.")],
 ) -> None:
     """Print what changed in the data between two packages (folders or release zips)."""
-    from newspack.diff import diff_packages, load_package, render_markdown
+    from newspack.diff import PackageError, diff_packages, load_package, render_markdown
 
-    changes = diff_packages(load_package(old), load_package(new))
+    try:
+        changes = diff_packages(load_package(old), load_package(new))
+    except PackageError as error:
+        raise fail(str(error)) from error
     heading = f"## {changes.old_version} -> {changes.new_version}"
     typer.echo(render_markdown(changes, heading))
 
 
 @app.command()
 def release(
-    dumps: Annotated[Path, typer.Option(help="Folder of dumps.")] = DEFAULT_DUMPS_DIR,
+    dumps: Annotated[
+        Path | None, typer.Option(help="Folder of dumps.", show_default=f"dumps/ in {HERE}")
+    ] = None,
     out: Annotated[
-        Path, typer.Option(help="Package folder (holds releases.json).")
-    ] = DEFAULT_OUT_DIR,
+        Path | None,
+        typer.Option(help="Package folder (holds releases.json).", show_default=HERE),
+    ] = None,
     bump: Annotated[
         str | None, typer.Option(help="Force major, minor or patch instead of the rule.")
     ] = None,
@@ -198,18 +250,20 @@ def release(
     if bump is not None and bump not in BUMPS:
         raise typer.BadParameter(f"--bump must be one of {', '.join(BUMPS)}")
     try:
-        made = make_release(dumps, out, bump)
-    except ReleaseError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from error
-    console.print(f"released {made.version} ({made.diff.bump}): {made.zip_path}")
-    console.print(f"sha256 {made.sha256}; CHANGELOG.md and releases.json updated")
+        made = make_release(_folder(dumps, DUMPS_DIRNAME), _folder(out), bump)
+    except (ReleaseError, ValidationFailed, BuildLocked, NotOwned, FileNotFoundError) as error:
+        raise fail(str(error)) from error
+    say(f"released {made.version} ({made.diff.bump}): {made.zip_path}")
+    say(f"sha256 {made.sha256}; CHANGELOG.md and releases.json updated")
 
 
 @app.command()
 def fetch(
     version: Annotated[str, typer.Argument(help="Release version, e.g. 0.1.0.")],
-    index: Annotated[str, typer.Option(help="releases.json: a path or URL.")] = str(DEFAULT_INDEX),
+    index: Annotated[
+        str | None,
+        typer.Option(help="releases.json: a path or URL.", show_default=f"releases.json in {HERE}"),
+    ] = None,
     cache: Annotated[Path | None, typer.Option(help="Download cache folder.")] = None,
 ) -> None:
     """Download a release zip by version, verify its checksum, and print its path."""
@@ -217,10 +271,9 @@ def fetch(
     from newspack.fetch import fetch as fetch_release
 
     try:
-        typer.echo(fetch_release(version, index, cache))
+        typer.echo(fetch_release(version, index or workspace() / RELEASES_INDEX_NAME, cache))
     except FetchError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from error
+        raise fail(str(error)) from error
 
 
 if __name__ == "__main__":

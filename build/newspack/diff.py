@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,23 +44,36 @@ def _read_csv(data: bytes) -> pd.DataFrame:
     return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
 
 
+class PackageError(ValueError):
+    """A path that is not a readable data package (folder or release zip)."""
+
+
 def load_package(path: Path) -> Package:
-    """Read a package from a folder holding datapackage.json, or from a release zip."""
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            descriptor = json.loads(archive.read(DESCRIPTOR_NAME))
-            tables = {
-                r["name"]: _read_csv(archive.read(r["path"])) for r in descriptor["resources"]
-            }
-    else:
+    """Read a package from a folder holding datapackage.json, or from a release zip; raise
+    PackageError, naming the path, for anything else."""
+    try:
+        if path.is_file() and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                return _package(path, archive.read)
+        if path.is_file() and path.name != DESCRIPTOR_NAME:
+            raise PackageError(f"{path}: neither a release zip nor a package folder")
         folder = path.parent if path.name == DESCRIPTOR_NAME else path
-        descriptor_path = folder / DESCRIPTOR_NAME
-        if not descriptor_path.exists():
-            raise FileNotFoundError(f"{path}: no {DESCRIPTOR_NAME} here, and not a release zip")
-        descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
-        tables = {
-            r["name"]: _read_csv((folder / r["path"]).read_bytes()) for r in descriptor["resources"]
-        }
+        if not (folder / DESCRIPTOR_NAME).is_file():
+            raise PackageError(f"{path}: no {DESCRIPTOR_NAME} here, and not a release zip")
+        return _package(path, lambda name: (folder / name).read_bytes())
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as error:
+        if isinstance(error, PackageError):
+            raise
+        raise PackageError(
+            f"{path}: not a readable package ({type(error).__name__}: {error})"
+        ) from error
+
+
+def _package(path: Path, read: Callable[[str], bytes]) -> Package:
+    descriptor = json.loads(read(DESCRIPTOR_NAME))
+    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
+        raise PackageError(f"{path}: {DESCRIPTOR_NAME} is not a data package descriptor")
+    tables = {r["name"]: _read_csv(read(r["path"])) for r in descriptor["resources"]}
     return Package(descriptor, tables)
 
 
@@ -83,6 +97,13 @@ class PackageDiff:
     metadata_changes: list[str] = field(default_factory=list)
     new_articles: list[tuple[str, str]] = field(default_factory=list)  # (article_id, title)
     new_versions: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing at all changed: schema, metadata and rows."""
+        return not (
+            self.schema_changes or self.metadata_changes or any(t.any for t in self.tables.values())
+        )
 
     @property
     def bump(self) -> str:
@@ -174,7 +195,9 @@ def diff_packages(old: Package, new: Package) -> PackageDiff:
 
 def render_markdown(diff: PackageDiff, heading: str) -> str:
     """The diff as a changelog entry."""
-    if diff.old_version:
+    if diff.old_version and diff.empty:
+        summary = f"Compared with {diff.old_version}: no changes, in the data or the metadata."
+    elif diff.old_version:
         summary = f"Compared with {diff.old_version}; version bump: **{diff.bump}**."
     else:
         summary = "First release: every row is new."

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from newspack.config import DEFAULT_DUMPS_DIR, GOLD_DIR
+from newspack.config import ARTICLE_ID_PREFIX, GOLD_DIR, REPO_DUMPS_DIR
 from newspack.frames import records
 from newspack.identify import identity_key
 
@@ -130,13 +130,15 @@ def score_figures(gold: dict[str, list[tuple]], found: dict[str, set[tuple]]) ->
     return result
 
 
-def _print(title: str, result: Score) -> None:
+def _print(title: str, result: Score, details: bool = True) -> None:
     print(title)
     print(f"  precision {result.precision:.3f}  recall {result.recall:.3f}  F1 {result.f1:.3f}")
     print(
         f"  true positives {result.true_positives}, false positives "
         f"{len(result.false_positives)}, false negatives {len(result.false_negatives)}"
     )
+    if not details:
+        return
     for label, items in (
         ("false positive", result.false_positives),
         ("false negative", result.false_negatives),
@@ -145,18 +147,157 @@ def _print(title: str, result: Score) -> None:
             print(f"  {label}: {article_id} {first} {second}")
 
 
-def main() -> None:
+# --- gold sets ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoldSet:
+    """Dumps with hand-made gold lists. `role` says how a set may be used: "dev" sets may
+    guide the rules, "test" sets are only ever scored."""
+
+    name: str
+    role: str
+    dumps: Path
+    entities: Path
+    figures: Path
+
+
+GOLD_SETS = (
+    GoldSet("seed", "dev", REPO_DUMPS_DIR, GOLD_DIR / "entities.yaml", GOLD_DIR / "figures.yaml"),
+    GoldSet(
+        "dev",
+        "dev",
+        GOLD_DIR / "dev" / "dumps",
+        GOLD_DIR / "dev" / "entities.yaml",
+        GOLD_DIR / "dev" / "figures.yaml",
+    ),
+    GoldSet(
+        "test",
+        "test",
+        GOLD_DIR / "test" / "dumps",
+        GOLD_DIR / "test" / "entities.yaml",
+        GOLD_DIR / "test" / "figures.yaml",
+    ),
+)
+HEADERLESS_KEY = "HEADERLESS: "  # gold key of an article without a title: its first bullet
+
+
+def _article_ids(keys, tables: dict) -> dict[str, str]:
+    """Gold key -> article_id: keys are IDs, exact titles, or "HEADERLESS: first bullet"."""
+    versions = tables["article_versions"]
+    by_title = {
+        identity_key(t): a for a, t in zip(versions["article_id"], versions["title"], strict=True)
+    }
+    bullets = tables["bullets"]
+    first = bullets[bullets["position"] == 1]
+    by_bullet = {
+        identity_key(t): a for a, t in zip(first["article_id"], first["text"], strict=True)
+    }
+    ids = {}
+    for key in keys:
+        if key.startswith(ARTICLE_ID_PREFIX):
+            ids[key] = key
+        elif key.startswith(HEADERLESS_KEY):
+            ids[key] = by_bullet.get(identity_key(key.removeprefix(HEADERLESS_KEY)), key)
+        else:
+            ids[key] = by_title.get(identity_key(key), key)
+    return ids
+
+
+def _rekeyed(gold: dict, ids: dict[str, str]) -> dict:
+    return {ids[key]: value for key, value in gold.items()}
+
+
+def by_type(gold: dict[str, dict], found: dict[str, set[Pair]], entity_type: str) -> Score:
+    """The score of one entity type alone."""
+    typed_gold = {
+        a: {
+            "entities": [g for g in e["entities"] if g[0] == entity_type],
+            "optional": e["optional"],
+        }
+        for a, e in gold.items()
+    }
+    typed_found = {a: {p for p in pairs if p[0] == entity_type} for a, pairs in found.items()}
+    return score(typed_gold, typed_found)
+
+
+def bare_model_pairs(tables: dict) -> dict[str, set[Pair]]:
+    """What spaCy's model alone finds: its entity spans as they are, per article, over the
+    same texts the pipeline reads (titles, bullets, body paragraphs, captions)."""
+    from newspack.entities import ENTITY_TYPES, load_model, sources
+
+    found: dict[str, set[Pair]] = defaultdict(set)
+    srcs = sources(tables)
+    docs = load_model().pipe([s.text for s in srcs], batch_size=64)
+    for src, doc in zip(srcs, docs, strict=True):
+        found[src.article_id] |= {
+            (ent.label_, ent.text) for ent in doc.ents if ent.label_ in ENTITY_TYPES
+        }
+    return found
+
+
+@dataclass
+class SetResult:
+    gold_set: GoldSet
+    pipeline: Score
+    bare: Score
+    pipeline_by_type: dict[str, Score]
+    bare_by_type: dict[str, Score]
+    figures: Score
+
+
+def evaluate_set(gold_set: GoldSet) -> SetResult:
+    """Build the set's dumps (in memory) and score the pipeline and the bare model."""
     from newspack import pipeline
 
-    paths, _ = pipeline.find_dumps(DEFAULT_DUMPS_DIR)
+    paths, _ = pipeline.find_dumps(gold_set.dumps)
     tables = pipeline.build_tables(pipeline.process_dumps(paths))
     rows = {table: records(frame) for table, frame in tables.items()}
-    entity_score = score(load_gold(), predicted_pairs(rows["entities"], rows["mentions"]))
-    _print(
-        f"entities (distinct name and type per article, {len(load_gold())} articles)", entity_score
+    entity_gold = load_gold(gold_set.entities)
+    figure_gold = load_figure_gold(gold_set.figures)
+    ids = _article_ids(entity_gold.keys() | figure_gold.keys(), tables)
+    entity_gold, figure_gold = _rekeyed(entity_gold, ids), _rekeyed(figure_gold, ids)
+    found = predicted_pairs(rows["entities"], rows["mentions"])
+    bare = bare_model_pairs(tables)
+    types = sorted({g[0] for e in entity_gold.values() for g in e["entities"]})
+    return SetResult(
+        gold_set,
+        score(entity_gold, found),
+        score(entity_gold, bare),
+        {t: by_type(entity_gold, found, t) for t in types},
+        {t: by_type(entity_gold, bare, t) for t in types},
+        score_figures(figure_gold, figure_pairs(rows["figures"])),
     )
-    figure_score = score_figures(load_figure_gold(), figure_pairs(rows["figures"]))
-    _print("figures (distinct value and unit per article)", figure_score)
+
+
+def _report(result: SetResult, details: bool) -> None:
+    name, role = result.gold_set.name, result.gold_set.role
+    print(f"== {name} ({role} set: {result.gold_set.dumps}) ==")
+    print(f"{'entities':<10} {'bare model P/R/F1':>22}   {'pipeline P/R/F1':>22}")
+    rows = [("all", result.bare, result.pipeline)] + [
+        (t, result.bare_by_type[t], result.pipeline_by_type[t]) for t in result.pipeline_by_type
+    ]
+    for label, bare, ours in rows:
+        print(
+            f"{label:<10} {bare.precision:6.3f} {bare.recall:6.3f} {bare.f1:6.3f}   "
+            f"   {ours.precision:6.3f} {ours.recall:6.3f} {ours.f1:6.3f}"
+        )
+    if details:
+        _print("pipeline entities", result.pipeline)
+    _print("figures (distinct value and unit per article)", result.figures, details)
+    print()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Score every gold set (or those named); --details lists each error."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    details = "--details" in args
+    names = [a for a in args if not a.startswith("--")]
+    for gold_set in GOLD_SETS:
+        if not names or gold_set.name in names:
+            _report(evaluate_set(gold_set), details)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,12 @@ import tempfile
 from pathlib import Path
 
 from newspack import pipeline
-from newspack.config import DEFAULT_DUMPS_DIR, GOLDEN_ROW_COUNTS
+from newspack.config import GOLDEN_ROW_COUNTS, REPO_DUMPS_DIR
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as out:
-        report = pipeline.run(DEFAULT_DUMPS_DIR, Path(out))
+        report = pipeline.run(REPO_DUMPS_DIR, Path(out))
     GOLDEN_ROW_COUNTS.parent.mkdir(parents=True, exist_ok=True)
     GOLDEN_ROW_COUNTS.write_text(json.dumps(report.row_counts(), indent=2) + "\n", encoding="utf-8")
     print(f"wrote {GOLDEN_ROW_COUNTS}: {report.row_counts()}")

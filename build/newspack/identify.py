@@ -176,7 +176,7 @@ def _ledger_row(dump_id: str, use: LineUse, table=None, key=None, status=None, r
         "row_key": key,
         "reason": reason or use.reason,
         "encoding_status": line.encoding_status,
-        "raw_text": line.raw if keep_raw else None,
+        "raw_text": line.raw if keep_raw and line.raw else None,  # a CSV cell has no ""
     }
 
 

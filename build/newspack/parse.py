@@ -34,6 +34,8 @@ QUARANTINE_REASONS = {
     "(not an article, paragraph, heading or caption)",
     "line_in_body": "a header line (Updated, Short Url, Follow, photo counter) inside an "
     "article's body",
+    "line_too_long": "a line longer than any text a page shows (MAX_LINE_CHARS), kept whole "
+    "here and never given to the NLP model",
     "refused_file": "the file is not a readable text dump",
 }
 _TERMINAL = re.compile(r"[.!?…”\"’)\]]$")
@@ -173,9 +175,10 @@ def _is_credit(credit: str, caption: str) -> bool:
 
 
 def split_credit(text: str) -> tuple[str, str | None]:
-    """Split a photo caption into (caption, credit); credit is None when there is none."""
+    """Split a photo caption into (caption, credit); credit is None when there is none, and
+    a line that would leave no caption ("(AFP)") is all caption."""
     match = _TRAILING_PAREN.fullmatch(text)
-    if match and _is_credit(match["credit"].strip(), match["caption"]):
+    if match and match["caption"].strip() and _is_credit(match["credit"].strip(), match["caption"]):
         return match["caption"], match["credit"].strip()
     match = _TRAILING_AGENCY.fullmatch(text)
     if match and match["credit"].casefold() in credit_words().agencies:
@@ -235,6 +238,8 @@ def _parse_header(block: Block, version: ParsedVersion) -> None:
 def _parse_body_line(line: DumpLine, version: ParsedVersion) -> LineUse:
     if line.kind is Kind.BLANK:
         return LineUse(line, DROPPED, "blank")
+    if line.kind is Kind.OVERLONG:
+        return LineUse(line, QUARANTINED, "line_too_long")
     if line.kind not in (Kind.TEXT, Kind.BULLET):
         # Header furniture inside a body: keep its text in the ledger.
         return LineUse(line, QUARANTINED, "line_in_body")
@@ -338,33 +343,50 @@ def _leading_uses(lines: list[DumpLine]) -> list[LineUse]:
     return [
         LineUse(line, DROPPED, "blank")
         if line.kind is Kind.BLANK
-        else LineUse(line, QUARANTINED, reason)
+        else LineUse(line, QUARANTINED, "line_too_long" if line.kind is Kind.OVERLONG else reason)
         for line in lines
     ]
 
 
-def _resolve_times(versions: list[ParsedVersion], crawl_time: datetime | None, inferred: bool):
+def _resolve_times(
+    versions: list[ParsedVersion], crawl_time: datetime | None, inferred: bool, bad: set
+) -> None:
+    """Update times of the versions; `bad` holds the dump's implausible absolute dates.
+    A time that cannot be true (implausible, or after the given crawl) is kept raw only."""
     for version in versions:
         raw = version.updated_raw
         if raw is None:
             continue
         if timing.is_relative(raw):
             version.updated_kind = "relative"
-            if crawl_time is not None:
-                version.updated_at = timing.iso(timing.relative_time(raw, crawl_time))
-                version.updated_at_inferred = inferred
+            moment = timing.relative_time(raw, crawl_time) if crawl_time else None
+            version.updated_at_inferred = moment is not None and inferred
         else:
             version.updated_kind = "absolute"
-            version.updated_at = timing.iso(timing.absolute_time(raw))
+            moment = timing.absolute_time(raw)
+        if moment is not None and (
+            moment in bad
+            or not timing.is_plausible(moment)
+            or (crawl_time is not None and moment > crawl_time)
+        ):
+            version.updated_kind, moment = "implausible", None
+            version.updated_at_inferred = False
+        version.updated_at = timing.iso(moment)
 
 
 def parse_dump(dump: Dump, crawl_time: datetime | None = None) -> ParsedDump:
     """Split and parse a dump; resolve update times against the given or inferred crawl time."""
     split = split_dump(dump.lines)
     versions = [parse_block(block) for block in split.blocks]
+    dates = [
+        moment
+        for v in versions
+        if v.updated_raw and (moment := timing.absolute_time(v.updated_raw)) is not None
+    ]
     source = "override"
     if crawl_time is None:
-        crawl_time = timing.infer_crawl_time(v.updated_raw for v in versions if v.updated_raw)
+        crawl_time = timing.infer_crawl_time(dates)
         source = "inferred" if crawl_time else "unknown"
-    _resolve_times(versions, crawl_time, inferred=source == "inferred")
+    bad = timing.implausible_dates(dates)
+    _resolve_times(versions, crawl_time, source == "inferred", bad)
     return ParsedDump(dump, versions, _leading_uses(split.leading), crawl_time, source)

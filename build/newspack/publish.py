@@ -14,10 +14,9 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
+import stat
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from importlib import resources
@@ -35,9 +34,11 @@ from newspack.config import (
     DUCKDB_NAME,
 )
 from newspack.frames import write_csv
+from newspack.ownership import NotOwned, check_duckdb_target, mark, owned, remove_owned
 from newspack.schema import (
     column_names,
     duckdb_ddl,
+    duckdb_type,
     field_registry,
     package_metadata,
     table_description,
@@ -50,12 +51,7 @@ Tables = dict[str, pd.DataFrame]
 LOCK_NAME = ".newspack.lock"
 JOURNAL_NAME = ".newspack-publish.json"
 STAGING_PREFIX = ".newspack-staging-"
-_DUCKDB_CASTS = {
-    "integer": "BIGINT",
-    "number": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "datetime": "TIMESTAMPTZ",
-}
+STAGING_KIND = "staging"  # owner marker of a staging folder
 
 
 def _sha256(path: Path) -> str:
@@ -114,29 +110,21 @@ def _views_sql() -> str:
     return resources.files("newspack").joinpath("views.sql").read_text(encoding="utf-8")
 
 
-def write_duckdb(
-    data_dir: Path, path: Path, wait_for: Callable[[str], object] = lambda table: None
-) -> None:
-    """A DuckDB file with every table (keys, comments) loaded from the CSVs, and the views.
-
-    Tables are loaded in dependency order, each once wait_for(table) returns (its CSV is
-    written), so the loading can run beside the writing of the CSVs that follow.
-    """
+def write_duckdb(tables: Tables, path: Path) -> None:
+    """A DuckDB file with every table (keys, comments) loaded from the validated frames,
+    and the views. Loading the frames (not re-reading the CSVs) keeps DuckDB's CSV reader
+    and its limits (line size, dialect sniffing) out of the build."""
     registry = field_registry()
     with duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY_LIMIT}) as con:
         for table in tables_in_dependency_order():
-            wait_for(table)
             for statement in duckdb_ddl(table):
                 con.execute(statement)
             select = ", ".join(
-                f'CAST("{c}" AS {_DUCKDB_CASTS.get(registry[c]["type"], "VARCHAR")})'
-                for c in column_names(table)
+                f'CAST("{c}" AS {duckdb_type(registry[c]["type"])})' for c in column_names(table)
             )
-            csv_path = (data_dir / f"{table}.csv").as_posix().replace("'", "''")
-            con.execute(
-                f'INSERT INTO "{table}" SELECT {select} FROM '
-                f"read_csv('{csv_path}', header = true, all_varchar = true)"
-            )
+            con.register("newspack_frame", tables[table])
+            con.execute(f'INSERT INTO "{table}" SELECT {select} FROM newspack_frame')
+            con.unregister("newspack_frame")
         con.execute(_views_sql())
 
 
@@ -146,27 +134,40 @@ class BuildLocked(RuntimeError):
 
 @contextmanager
 def build_lock(out_dir: Path) -> Iterator[None]:
-    """Hold the output folder's lock for a whole build; refuse at once if another holds it."""
+    """Hold the output folder's lock for a whole build; refuse at once if another holds it.
+
+    The lock file is opened without following a link (a link planted there would make the
+    build write to its target) and only written to once the lock is held.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / LOCK_NAME
-    with path.open("a+", encoding="utf-8") as handle:
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        handle = os.open(path, flags, 0o644)
+    except OSError as error:
+        raise BuildLocked(
+            f"{path}: cannot be used as the build's lock ({error.strerror}; a symbolic link "
+            "or a folder there is refused): remove it"
+        ) from None
+    with os.fdopen(handle, "r+", encoding="utf-8") as stream:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise BuildLocked(f"{path}: not a regular file, cannot be the build's lock")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
+            holder = stream.read(32).strip() or "unknown"
             raise BuildLocked(
                 f"another newspack build is writing to {out_dir} (pid {holder}); "
                 "wait for it to finish, then build again"
             ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+        stream.seek(0)
+        stream.truncate()
+        stream.write(str(os.getpid()))
+        stream.flush()
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(stream, fcntl.LOCK_UN)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -198,16 +199,21 @@ def after_step(step: str) -> None:
 
 
 def _write_json(path: Path, content: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    with tmp.open("rb") as handle:
-        os.fsync(handle.fileno())
+    """Write atomically: a fresh temporary file (never a link's target), then a rename."""
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        stream.write(json.dumps(content, indent=2, ensure_ascii=False) + "\n")
+        stream.flush()
+        os.fsync(stream.fileno())
     os.replace(tmp, path)
 
 
 def _data_matches(descriptor_path: Path, data_dir: Path) -> bool:
     """True when every CSV in data_dir has the hash the descriptor gives it."""
-    package = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    try:
+        package = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
     for resource in package["resources"]:
         csv_path = data_dir / Path(resource["path"]).name
         if not csv_path.exists() or "sha256:" + _sha256(csv_path) != resource["hash"]:
@@ -224,16 +230,29 @@ def recover(out_dir: Path) -> str | None:
     journal_path = out_dir / JOURNAL_NAME
     if not journal_path.exists():
         return None
-    journal = json.loads(journal_path.read_text(encoding="utf-8"))
-    staging = out_dir / journal["staging"]
+    try:
+        journal = json.loads(journal_path.read_text(encoding="utf-8"))
+        staging = out_dir / Path(journal["staging"]).name
+        if not {"descriptor_sha256", "duckdb"} <= journal.keys():
+            raise KeyError("descriptor_sha256 or duckdb")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        journal_path.unlink()
+        return f"removed an unreadable publication journal ({type(error).__name__}: {error})"
+    if not owned(staging, STAGING_KIND):
+        journal_path.unlink()
+        return f"removed a publication journal naming no staging folder of newspack's: {staging}"
     new_descriptor = staging / "new.json"
     target_descriptor = out_dir / DESCRIPTOR_NAME
     data, parked = out_dir / DATA_DIRNAME, staging / "previous-data"
     if target_descriptor.exists() and _sha256(target_descriptor) == journal["descriptor_sha256"]:
         staged_duckdb = staging / DUCKDB_NAME
-        if staged_duckdb.exists():
-            os.replace(staged_duckdb, journal["duckdb"])
         outcome = "finished an interrupted publication"
+        if staged_duckdb.exists():
+            try:
+                check_duckdb_target(Path(journal["duckdb"]))
+                os.replace(staged_duckdb, journal["duckdb"])
+            except (OSError, NotOwned) as error:
+                outcome += f", except the DuckDB file, left as it was ({error})"
     else:
         # The previous data/ is parked, or still at the staging path when the crash fell
         # between the exchange and the parking; put it back.
@@ -248,23 +267,17 @@ def recover(out_dir: Path) -> str | None:
             _swap_dir(previous, data, staging / "discarded-data")
         outcome = "rolled back an interrupted publication"
     journal_path.unlink()
-    shutil.rmtree(staging, ignore_errors=True)
+    remove_owned(staging, STAGING_KIND)
     return outcome
 
 
 def _write_csvs_and_duckdb(tables: Tables, data_dir: Path, duckdb_path: Path) -> None:
-    """The CSVs, and the DuckDB file loaded from them in a second thread, each table as soon
-    as its CSV is written: DuckDB works outside Python's lock, so the two overlap."""
-    written = {table: threading.Event() for table in table_names()}
+    """The CSVs, and the DuckDB file loaded in a second thread beside them: DuckDB works
+    outside Python's lock, so the two overlap."""
     with ThreadPoolExecutor(1) as loader:
-        loading = loader.submit(write_duckdb, data_dir, duckdb_path, lambda t: written[t].wait())
-        try:
-            for table in tables_in_dependency_order():
-                write_csv(tables[table], data_dir / f"{table}.csv")
-                written[table].set()
-        finally:
-            for event in written.values():  # a failed write must not leave the loader waiting
-                event.set()
+        loading = loader.submit(write_duckdb, tables, duckdb_path)
+        for table in tables_in_dependency_order():
+            write_csv(tables[table], data_dir / f"{table}.csv")
         loading.result()
 
 
@@ -279,6 +292,7 @@ def publish(tables: Tables, out_dir: Path, duckdb_path: Path | None = None) -> d
     duckdb_path = (duckdb_path or out_dir / DIST_DIRNAME / DUCKDB_NAME).resolve()
     duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
+    mark(staging, STAGING_KIND)
     data_dir, new_descriptor = staging / DATA_DIRNAME, staging / "new.json"
     try:
         data_dir.mkdir()
@@ -288,7 +302,7 @@ def publish(tables: Tables, out_dir: Path, duckdb_path: Path | None = None) -> d
             json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_owned(staging, STAGING_KIND)
         raise
     after_step("staged")
     _write_json(
@@ -306,7 +320,7 @@ def publish(tables: Tables, out_dir: Path, duckdb_path: Path | None = None) -> d
     os.replace(staging / DUCKDB_NAME, duckdb_path)
     after_step("duckdb")
     (out_dir / JOURNAL_NAME).unlink()
-    shutil.rmtree(staging, ignore_errors=True)
+    remove_owned(staging, STAGING_KIND)
     return {
         "data": out_dir / DATA_DIRNAME,
         "descriptor": out_dir / DESCRIPTOR_NAME,

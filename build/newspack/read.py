@@ -7,7 +7,9 @@ and line; everything else is read whole, so later stages can account for every l
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from newspack.config import DUMP_NAME_PATTERN
 from newspack.textfix import repair_line
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_BYTE_LINE_BREAK = re.compile(rb"(\r\n|\r|\n)")
 _BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # C0 control bytes other than tab, line feed, vertical tab, form feed and carriage return.
@@ -91,10 +94,28 @@ def _line_of_offset(data: bytes, offset: int) -> int:
     return len(_LINE_BREAK.findall(data[:offset].decode("latin-1"))) + 1
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """ "LE" or "BE" when the bytes look like UTF-16 text without a byte order mark: NUL
+    bytes at nearly every odd (LE) or even (BE) offset, as ASCII-range text gives."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    odd, even = sample[1::2], sample[0::2]
+    for zeros, order in ((odd, "LE"), (even, "BE")):
+        if zeros.count(0) >= 0.6 * len(zeros):
+            return order
+    return None
+
+
 def _refuse_binary(data: bytes, file: str) -> None:
     if not data:
         raise DumpError(f"{file}: line 1: empty file, no text to read")
     if b"\x00" in data and not data.startswith(_UTF16_BOMS):
+        if order := _utf16_without_bom(data):
+            raise DumpError(
+                f"{file}: line 1: looks like UTF-16 ({order}) without a byte order mark; "
+                f"convert it to UTF-8 (iconv -f UTF-16{order} -t UTF-8)"
+            )
         line = _line_of_offset(data, data.index(b"\x00"))
         raise DumpError(
             f"{file}: line {line}: NUL byte; this is binary data, not a text dump", line
@@ -109,33 +130,58 @@ def _refuse_binary(data: bytes, file: str) -> None:
         )
 
 
+def _decode_lines(data: bytes, file: str) -> tuple[str, str]:
+    """Bytes that are not UTF-8 as a whole, decoded line by line: UTF-8 where a line is,
+    else Windows-1252 (a dump pasted together from pages of both). The encoding is
+    windows-1252 when no line needed UTF-8, else mixed; a line that is neither is refused,
+    naming its line and byte."""
+    pieces = _BYTE_LINE_BREAK.split(data)
+    decoded, utf8_lines = [], 0
+    for index, piece in enumerate(pieces):
+        if index % 2:  # a line break
+            decoded.append(piece.decode("ascii"))
+            continue
+        try:
+            decoded.append(piece.decode("utf-8"))
+            utf8_lines += not piece.isascii()
+        except UnicodeDecodeError:
+            try:
+                decoded.append(piece.decode("cp1252"))
+            except UnicodeDecodeError as error:
+                number = index // 2 + 1
+                raise DumpError(
+                    f"{file}: line {number}: byte 0x{piece[error.start]:02x} at column "
+                    f"{error.start + 1} is neither UTF-8 nor Windows-1252; re-encode the dump "
+                    "as UTF-8",
+                    number,
+                ) from error
+    return "".join(decoded), "mixed" if utf8_lines else "windows-1252"
+
+
 def decode(data: bytes, file: str) -> tuple[str, str]:
     """Decode dump bytes; return (text, encoding).
 
-    UTF-8 with or without BOM, UTF-16 with a BOM, else Windows-1252 when every byte is
-    defined there (the code page of the mojibake these pages show); anything else, and
-    binary data, is refused with the file and line.
+    UTF-8 with or without BOM, UTF-16 with a BOM; otherwise line by line, each line UTF-8
+    or else Windows-1252 (the code page of the mojibake these pages show): windows-1252
+    when no line is UTF-8, mixed when both occur. Anything else, binary data and text of
+    only whitespace are refused with the file and line.
     """
     _refuse_binary(data, file)
     if data.startswith(_UTF16_BOMS):
         try:
-            return data.decode("utf-16"), "utf-16"
+            text, encoding = data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as error:
             raise DumpError(f"{file}: UTF-16 byte order mark, but {error.reason}") from error
-    encoding = "utf-8-sig" if data.startswith(_BOM) else "utf-8"
-    try:
-        return data.decode(encoding), encoding
-    except UnicodeDecodeError as utf8_error:
+    else:
+        encoding = "utf-8-sig" if data.startswith(_BOM) else "utf-8"
         try:
-            return data.decode("cp1252"), "windows-1252"
+            text = data.decode(encoding)
         except UnicodeDecodeError:
-            line = _line_of_offset(data, utf8_error.start)
-            raise DumpError(
-                f"{file}: line {line}: byte 0x{data[utf8_error.start]:02x} at offset "
-                f"{utf8_error.start} is neither UTF-8 nor Windows-1252; re-encode the dump "
-                "as UTF-8",
-                line,
-            ) from utf8_error
+            body = data[len(_BOM) :] if data.startswith(_BOM) else data
+            text, encoding = _decode_lines(body, file)
+    if not text.strip():
+        raise DumpError(f"{file}: line 1: only whitespace, no text to read")
+    return text, encoding
 
 
 def split_lines(text: str) -> tuple[list[str], str]:
@@ -168,6 +214,32 @@ def read_bytes(data: bytes, file: str) -> Dump:
     )
 
 
+def read_file(path: Path, follow_links: bool = False) -> bytes:
+    """The bytes of a dump file, read as untrusted input: a symbolic link is refused, or
+    with follow_links followed only to a file inside the dump's own folder; anything but a
+    regular file (a folder, a pipe, a device) is refused. Raises DumpError with the reason,
+    OSError when the file cannot be read."""
+    if path.is_symlink():
+        if not follow_links:
+            raise DumpError(
+                f"{path.name}: a symbolic link; links are not followed (newspack build "
+                "--follow-links reads links to files inside the dumps folder)"
+            )
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError) as error:  # dangling link, or a loop
+            raise DumpError(f"{path.name}: a broken symbolic link ({error})") from error
+        if not target.is_relative_to(path.parent.resolve()):
+            raise DumpError(f"{path.name}: a symbolic link to a file outside the dumps folder")
+        path = target
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    handle = os.open(path, flags)
+    with os.fdopen(handle, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise DumpError(f"{path.name}: not a regular file (a folder, pipe or device)")
+        return stream.read()
+
+
 def read_dump(path: Path) -> Dump:
     """Read one dump file."""
-    return read_bytes(path.read_bytes(), path.name)
+    return read_bytes(read_file(path), path.name)

@@ -143,9 +143,7 @@ def release(dumps_dir: Path, out_dir: Path, bump: str | None = None) -> Release:
         version = package_metadata()["version"]
     else:
         rule = bump or diff.bump
-        if bump is None and not (
-            diff.schema_changes or diff.metadata_changes or any(t.any for t in diff.tables.values())
-        ):
+        if bump is None and diff.empty:
             raise ReleaseError(
                 f"nothing changed since {previous['version']}; pass --bump patch to release anyway"
             )

@@ -114,6 +114,9 @@ def table_schema(table: str) -> dict[str, Any]:
     return schema
 
 
+_NON_EMPTY = pa.Check.str_length(min_value=1, name="non-empty text", error="non-empty text")
+
+
 def pandera_schema(table: str) -> pa.DataFrameSchema:
     """pandera schema derived from the Frictionless schema (plus our timestamp format)."""
     frictionless_form = table_schema(table)
@@ -130,6 +133,15 @@ def pandera_schema(table: str) -> pa.DataFrameSchema:
         if f["type"] == "integer" and not f.get("constraints", {}).get("required")
     }
     schema = schema.update_columns(optional_integers) if optional_integers else schema
+    # A CSV cell cannot hold an empty string (it reads back as missing, and DuckDB refuses
+    # it in a NOT NULL column): text is either absent or non-empty.
+    schema = schema.update_columns(
+        {
+            f["name"]: {"checks": [*schema.columns[f["name"]].checks, _NON_EMPTY]}
+            for f in frictionless_form["fields"]
+            if f["type"] == "string"
+        }
+    )
     schema.name = table
     return schema
 
@@ -141,7 +153,7 @@ def duckdb_ddl(table: str) -> list[str]:
     for name in column_names(table):
         field = registry[name]
         not_null = " NOT NULL" if field.get("constraints", {}).get("required") else ""
-        columns.append(f'    "{name}" {_DUCKDB_TYPES[field["type"]]}{not_null}')
+        columns.append(f'    "{name}" {duckdb_type(field["type"])}{not_null}')
     keys = ", ".join(f'"{c}"' for c in primary_key(table))
     columns.append(f"    PRIMARY KEY ({keys})")
     for fk in foreign_keys(table):
@@ -157,6 +169,11 @@ def duckdb_ddl(table: str) -> list[str]:
             f'COMMENT ON COLUMN "{table}"."{name}" IS {_sql_string(registry[name]["description"])}'
         )
     return statements
+
+
+def duckdb_type(frictionless_type: str) -> str:
+    """The DuckDB column type of a Frictionless field type."""
+    return _DUCKDB_TYPES[frictionless_type]
 
 
 def _sql_string(text: str) -> str:

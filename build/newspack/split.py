@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from newspack.config import MAX_LINE_CHARS
 from newspack.read import Line
 from newspack.rules import boilerplate_reasons
 
@@ -35,6 +36,7 @@ class Kind(StrEnum):
     SHORTLINK = "shortlink"
     COUNTER = "counter"  # "1 / 5" in a photo gallery
     TEXT = "text"
+    OVERLONG = "overlong"  # longer than any text a page shows: quarantined whole
 
 
 class Role(StrEnum):
@@ -101,6 +103,8 @@ def classify(line: Line) -> DumpLine:
     text = clean_text(line.text)
     if not text:
         kind = Kind.BLANK
+    elif len(text) > MAX_LINE_CHARS:
+        kind = Kind.OVERLONG
     elif text in boilerplate_reasons():
         kind = Kind.BOILERPLATE
     elif _UPDATED.fullmatch(text):

@@ -14,12 +14,25 @@ from functools import cache
 import dateparser
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# Update times outside these bounds are typos or garbage, kept raw and flagged
+# (updated_kind = implausible), never used: the site's pages date from the 2000s.
+EARLIEST_PLAUSIBLE_UPDATE = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST_PLAUSIBLE_UPDATE = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_DATE_LEAD = timedelta(days=366)
 _PROBE_BASES = (datetime(2001, 1, 1), datetime(2002, 6, 15, 12, 30))
 
 
 @cache  # dateparser takes milliseconds a text, and dumps repeat the same few texts
 def _parse(text: str, base: datetime) -> datetime | None:
-    parsed = dateparser.parse(
+    try:
+        parsed = _dateparser_reading(text, base)
+    except (OverflowError, ValueError):  # "Updated 99999999 days ago" and such
+        return None
+    return parsed.replace(microsecond=0) if parsed else None
+
+
+def _dateparser_reading(text: str, base: datetime) -> datetime | None:
+    return dateparser.parse(
         text,
         languages=["en"],
         settings={
@@ -30,7 +43,6 @@ def _parse(text: str, base: datetime) -> datetime | None:
             "PREFER_DATES_FROM": "past",
         },
     )
-    return parsed.replace(microsecond=0) if parsed else None
 
 
 def is_relative(text: str) -> bool:
@@ -53,14 +65,33 @@ def relative_time(text: str, crawl_time: datetime) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed else None
 
 
-def infer_crawl_time(updated_texts: Iterable[str]) -> datetime | None:
-    """The end of the day of the newest absolute update date, or None without any.
+def is_plausible(moment: datetime) -> bool:
+    """A time a page of a news site can show: not before the web's news sites, not in the
+    far future (a typo such as 2125)."""
+    return EARLIEST_PLAUSIBLE_UPDATE <= moment < LATEST_PLAUSIBLE_UPDATE
+
+
+def implausible_dates(dates: Iterable[datetime]) -> set[datetime]:
+    """The dates of one dump that cannot be true: out of the plausible range, or leading
+    every other date of the dump by more than MAX_DATE_LEAD (one crawl shows pages updated
+    up to that crawl, so a lone date far ahead of the rest is a typo)."""
+    dates = sorted(set(dates))
+    bad = {d for d in dates if not is_plausible(d)}
+    good = [d for d in dates if d not in bad]
+    while len(good) >= 2 and good[-1] - good[-2] > MAX_DATE_LEAD:
+        bad.add(good.pop())
+    return bad
+
+
+def infer_crawl_time(dates: Iterable[datetime]) -> datetime | None:
+    """The end of the day of the newest plausible absolute update date, or None without any.
 
     A page shows an absolute date only for an update made before the crawl, so the crawl
     happened on or after the newest such day; the end of that day keeps every relative
     time the dump shows on that day too.
     """
-    dates = [t for t in map(absolute_time, updated_texts) if t is not None]
+    dates = list(dates)
+    dates = [d for d in dates if d not in implausible_dates(dates)]
     if not dates:
         return None
     newest = max(dates)

@@ -132,7 +132,11 @@ def check_line_ranges(tables: Tables) -> list[Problem]:
             bad = frame.index[frame["line_start"] > frame["line_end"]]
             problems += [
                 Problem(
-                    table, _row_label(frame, table, i), "line range", "line_start after line_end"
+                    table,
+                    _row_label(frame, table, i),
+                    "line range",
+                    f"line_start {frame.at[i, 'line_start']} after "
+                    f"line_end {frame.at[i, 'line_end']}",
                 )
                 for i in bad
             ]
@@ -209,6 +213,8 @@ def check_ledger(tables: Tables) -> list[Problem]:
     dumps = tables["dumps"]
     lines_by_dump = ledger.groupby("dump_id")["line"].agg(set)
     for dump in dumps[dumps["dump_status"] == "parsed"].itertuples():
+        if pd.isna(dump.line_count):
+            continue  # check_dump_statuses reports it
         expected = set(range(1, dump.line_count + 1))
         if missing := sorted(expected - lines_by_dump.get(dump.dump_id, set())):
             problems.append(
@@ -336,18 +342,43 @@ def check_enrichment(tables: Tables) -> list[Problem]:
     return problems
 
 
+def check_version_counts(tables: Tables) -> list[Problem]:
+    """articles.version_count is the number of the article's versions."""
+    counts = tables["article_versions"].groupby("article_id").size()
+    articles = tables["articles"]
+    found = articles["article_id"].map(counts).fillna(0).astype(int)
+    bad = articles.index[articles["version_count"] != found]
+    return [
+        Problem(
+            "articles",
+            _row_label(articles, "articles", i),
+            "version count",
+            f"version_count {articles.at[i, 'version_count']}, but {found.at[i]} version(s)",
+        )
+        for i in bad
+    ]
+
+
+# Every cross-table check, run by validate_tables (a test fails if a check_* is missing).
+CROSS_TABLE_CHECKS = (
+    check_foreign_keys,
+    check_line_ranges,
+    check_update_times,
+    check_canonical,
+    check_version_counts,
+    check_ledger,
+    check_dump_statuses,
+    check_offsets,
+    check_enrichment,
+)
+
+
 def validate_tables(tables: Tables) -> None:
     """Raise ValidationFailed listing every problem; return quietly when all is well."""
     problems = []
     for table in table_names():
         problems += check_schema(table, tables[table])
-    for check in (
-        check_foreign_keys,
-        check_line_ranges,
-        check_update_times,
-        check_canonical,
-        check_ledger,
-    ):
+    for check in CROSS_TABLE_CHECKS:
         problems += check(tables)
     if problems:
         raise ValidationFailed(problems)

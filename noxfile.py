@@ -10,7 +10,9 @@ nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["build", "tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
-PYTHON = "3.11"
+# The Python that runs nox (3.11, 3.12 or 3.13: the package supports all three, and a
+# build gives the same bytes on each), so that a machine with any of them can build.
+PYTHON = None
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 

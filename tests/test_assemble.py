@@ -10,8 +10,6 @@ from newspack.bench import make_corpus
 from newspack.config import REPO_DUMPS_DIR
 from newspack.entities import (
     EntityTable,
-    PersonIndex,
-    person_names,
     reading_order,
     sources,
     version_sources,
@@ -67,14 +65,13 @@ def test_articles_enriched_all_at_once_in_any_order_give_the_same_tables(corpus,
     article from all of its sources at once, in reverse order, gives the same entities,
     mentions and figures (names, aliases, counts, places)."""
     results = list(corpus.results())
-    persons = PersonIndex(sorted(set().union(*(person_names(r.analyses) for r in results))))
     analyses = {text: a for r in results for text, a in r.analyses.items()}
     by_article: dict[str, list] = {}
     for src in sources(tables):
         by_article.setdefault(src.article_id, []).append(src)
     articles = records(tables["articles"])
     datelines = {a["article_id"]: a["dateline_city"] for a in articles}
-    reversed_order = EntityTable(persons)
+    reversed_order = EntityTable()
     mentions, figures = [], []
     for article_id in sorted(by_article, reverse=True):
         src_list = by_article[article_id]

@@ -30,12 +30,16 @@ runner = CliRunner()
 MUNIR, KAZAKH = munir_article(), kazakhstan_article()
 
 
+SMALL_DUMP = dump_text(render(KAZAKH, "dump002")[:16])  # header, bullets, two paragraphs
+
+
 @pytest.fixture
 def dumps(tmp_path) -> Path:
-    """A folder holding one real dump (the small one)."""
+    """A folder holding one small dump: a real article's header, bullets and first
+    paragraphs (every build here reads it, so it is kept short)."""
     folder = tmp_path / "dumps"
     folder.mkdir()
-    shutil.copy(DUMP_002, folder)
+    write_dump(folder, DUMP_002.name, SMALL_DUMP)
     return folder
 
 
@@ -232,7 +236,7 @@ def test_6_a_huge_line_is_quarantined_whole_and_the_rest_published(dumps, tmp_pa
         ).fetchone()
         versions = con.execute("SELECT count(*) FROM article_versions").fetchone()[0]
     assert reason == "line_too_long" and length == len(huge.strip()) > MAX_LINE_CHARS
-    assert versions == 3  # the two real stories, and the damaged one beside them
+    assert versions == 2  # the small dump's story, and the damaged one beside it
 
 
 # --- 7. implausible dates -----------------------------------------------------------------
@@ -503,3 +507,104 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path):
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(_alive(pid) for pid in workers)
+
+
+# --- found by a second hostile pass -----------------------------------------------------
+
+
+def test_a_cache_folder_that_only_looks_like_newspack_s_is_not_adopted(dumps, tmp_path):
+    cache = tmp_path / "X" / ".newspack-cache"
+    (cache / "mydatasets_2024a").mkdir(parents=True)
+    (cache / "mydatasets_2024a" / "model.pickle").write_text("precious")
+    with pytest.raises(NotOwned, match="did not create"):
+        pipeline.run(dumps, tmp_path / "o", cache_dir=cache)
+    assert (cache / "mydatasets_2024a" / "model.pickle").read_text() == "precious"
+
+
+@pytest.mark.parametrize(
+    "target", ["data/articles.csv", "datapackage.json", "data/x.duckdb", ".newspack-publish.json"]
+)
+def test_duckdb_at_a_path_newspack_publishes_is_refused(dumps, tmp_path, target):
+    out = tmp_path / "o"
+    result = _cli("build", "--dumps", str(dumps), "--out", str(out), "--duckdb", str(out / target))
+    assert result.exit_code == 1 and "--duckdb names a file newspack publishes" in result.output
+    assert not out.exists() or not (out / "data").exists()
+
+
+def test_duckdb_inside_the_cache_is_refused_before_anything_is_published(dumps, tmp_path):
+    out, cache = tmp_path / "o", tmp_path / "c"
+    args = ["build", "--dumps", str(dumps), "--out", str(out), "--cache-dir", str(cache)]
+    result = _cli(*args, "--duckdb", str(cache))
+    assert result.exit_code == 1 and not (out / "data").exists()
+
+
+def test_a_dump_named_with_bytes_that_are_not_utf8_is_left_out(dumps, tmp_path):
+    odd = os.fsdecode(b"003_\xff.txt")
+    (dumps / odd).write_text(dump_text(render(MUNIR, "dump002")))
+    report = pipeline.run(dumps, tmp_path / "o")
+    assert any("003_\\xff.txt: a name with control characters" in w for w in report.warnings)
+    assert len(report.tables["dumps"]) == 1
+
+
+@pytest.mark.parametrize("planted", ["fifo", "dev-zero", "bad-staging", "empty-staging-name"])
+def test_a_planted_or_broken_journal_never_hangs_crashes_or_deletes(dumps, tmp_path, planted):
+    out = tmp_path / "o"
+    pipeline.run(dumps, out)
+    (out / "notes.md").write_text("mine")
+    journal = out / JOURNAL_NAME
+    if planted == "fifo":
+        os.mkfifo(journal)
+    elif planted == "dev-zero":
+        journal.symlink_to("/dev/zero")
+    else:
+        name = ".newspack-staging-zz" if planted == "bad-staging" else ""
+        staging = out / name
+        if name:
+            staging.mkdir()
+            (staging / "data").mkdir()
+            (staging / "new.json").write_text("{}")
+        if not (staging / ".newspack-owner").exists():
+            ownership.mark(staging, STAGING_KIND)
+        record = {"staging": name, "descriptor_sha256": "x", "duckdb": str(tmp_path / "d.db")}
+        journal.write_text(json.dumps(record))
+    report = pipeline.run(dumps, out)
+    assert any("publication" in w for w in report.warnings), report.warnings
+    assert (out / "notes.md").read_text() == "mine" and not os.path.lexists(journal)
+
+
+def test_fetch_never_replaces_a_file_of_the_user(tmp_path):
+    release = tmp_path / "rel.zip"
+    release.write_bytes(b"release")
+    sha = pipeline.hashlib.sha256(b"release").hexdigest()
+    index = tmp_path / "i.json"
+    index.write_text(json.dumps({"releases": [{"version": 1, "url": str(release), "sha256": sha}]}))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "rel.zip").write_text("my own file")
+    result = _cli("fetch", "1", "--index", str(index), "--cache", str(cache))
+    assert result.exit_code == 1 and "will not replace" in result.output
+    assert (cache / "rel.zip").read_text() == "my own file"
+    result = _cli("fetch", "1", "--index", str(index), "--cache", str(release))
+    assert result.exit_code == 1 and "must name a folder" in result.output
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [["x"], [{"name": "a", "path": 5}], [{"name": "a", "path": "/etc/passwd", "schema": {}}]],
+)
+def test_diff_of_malformed_descriptors_is_a_message(tmp_path, built, resources):
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    (folder / "datapackage.json").write_text(json.dumps({"resources": resources}))
+    result = _cli("diff", str(folder), str(built[1]))
+    assert result.exit_code == 1 and "root:" not in result.output
+
+
+def test_validate_of_a_package_that_is_not_newspack_s(tmp_path):
+    folder = tmp_path / "pkg"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "t.csv").write_text("a\n1\n")
+    resource = {"name": "t", "path": "data/t.csv", "schema": {"fields": [{"name": "a"}]}}
+    (folder / "datapackage.json").write_text(json.dumps({"name": "x", "resources": [resource]}))
+    result = _cli("validate", str(folder))
+    assert result.exit_code == 1 and "not a newspack package" in result.output

@@ -4,17 +4,16 @@ The processed dumps (pipeline.process_dumps) stay in the store and are read back
 time, so that memory holds a few dumps' parses and analyses and the tables, never the
 corpus's. Two passes:
 
-1. each dump's summary (DumpSummary: its identity keys and the full names of the people
-   its texts give), made when the dump was processed or read from the cache, gives the
-   identity plan and the corpus person index, without reading the dump again;
+1. each dump's summary (DumpSummary: its identity keys), made when the dump was processed
+   or read from the cache, gives the identity plan without reading the dump again;
 2. each dump is read once more, in crawl order, for its rows of the identity tables
    (identify.dump_rows) and its versions' texts with their analyses. An article's versions
    are gathered as their dumps are read and the article is enriched (entities, figures,
    quotes) when the last dump holding one of them has been read, then let go: memory holds
    only the articles whose versions lie both before and after the point reached, which
    depends on how far apart a story's versions are crawled, not on the corpus's size. Its
-   mentions are canonicalised with its own context and the corpus person index, which is
-   all canonicalisation needs.
+   mentions are canonicalised with its own context alone, which is all canonicalisation
+   needs (short forms never join names across articles).
 
 Rows become typed frames (pyarrow-backed strings) every CHUNK_ROWS rows, so no table is
 held as Python dicts. Row order comes from the primary keys and entities do not depend on
@@ -31,9 +30,7 @@ import pandas as pd
 
 from newspack.entities import (
     EntityTable,
-    PersonIndex,
     Source,
-    person_names,
     reading_order,
     version_sources,
 )
@@ -60,12 +57,11 @@ class DumpSummary:
     """What pass 1 needs of a processed dump, kept in memory for the whole build."""
 
     keys: DumpKeys
-    persons: frozenset[str]  # full names of people (entities.person_names)
 
 
 def summarise(result) -> DumpSummary:
     """The summary of a pipeline.DumpResult of a parsed dump."""
-    return DumpSummary(dump_keys(result.parsed), frozenset(person_names(result.analyses)))
+    return DumpSummary(dump_keys(result.parsed))
 
 
 class TableChunks:
@@ -94,10 +90,10 @@ class TableChunks:
 class _Assembly:
     """Pass 2: the tables, dump by dump in crawl order, by the identity plan of pass 1."""
 
-    def __init__(self, plan: IdentityPlan, persons: PersonIndex, crawl_order: list[str]):
+    def __init__(self, plan: IdentityPlan, crawl_order: list[str]):
         self.plan = plan
         self.chunks = {table: TableChunks(table) for table in table_names()}
-        self.entities = EntityTable(persons)
+        self.entities = EntityTable()
         position = {dump_id: i for i, dump_id in enumerate(crawl_order)}
         # Each article's last dump in crawl order that holds one of its published versions.
         self.last_dump: dict[str, str] = {}
@@ -161,9 +157,8 @@ def assemble(
 ) -> Tables:
     """Every table, from the processed dumps (entries in crawl order, each read once by load
     as a pipeline.DumpResult, with their summaries) and the dumps that were not read."""
-    persons = PersonIndex(sorted(set().union(*(s.persons for s in summaries))))
     crawl_order = [s.keys.dump_id for s in summaries]
-    assembly = _Assembly(plan_identity([s.keys for s in summaries]), persons, crawl_order)
+    assembly = _Assembly(plan_identity([s.keys for s in summaries]), crawl_order)
     for entry in entries:
         assembly.add_dump(load(entry))
     return assembly.tables(unread)

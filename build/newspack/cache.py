@@ -28,7 +28,7 @@ from importlib import metadata
 from pathlib import Path
 
 from newspack.config import PACKAGE_DIR, SCHEMAS_DIR
-from newspack.ownership import make_owned_dir, mark, owned, remove_owned
+from newspack.ownership import make_owned_dir, remove_owned
 
 CACHE_DIRNAME = ".newspack-cache"
 FINGERPRINT_DIGITS = 16
@@ -99,19 +99,6 @@ def entry_key(content_sha256: str, crawl_time: datetime | None) -> str:
     return hashlib.sha256(f"{content_sha256}|{override}".encode()).hexdigest()
 
 
-def _is_legacy_cache(root: Path) -> bool:
-    """A cache written before folders carried owner markers: only fingerprint folders of
-    pickles under the default name."""
-    if root.name != CACHE_DIRNAME or root.is_symlink():
-        return False
-    for folder in root.iterdir():
-        if folder.is_symlink() or not folder.is_dir() or len(folder.name) != FINGERPRINT_DIGITS:
-            return False
-        if any(entry.suffix not in (".pickle", ".tmp") for entry in folder.iterdir()):
-            return False
-    return True
-
-
 class DumpCache:
     """Cached results by entry key, in <root>/<build fingerprint>/.
 
@@ -123,10 +110,6 @@ class DumpCache:
         self.root = root
         self.folder = root / build_fingerprint()
         self.unreadable: list[str] = []  # entries that could not be read (recomputed)
-        if root.is_dir() and not owned(root, CACHE_KIND) and _is_legacy_cache(root):
-            for folder in root.iterdir():
-                mark(folder, ENTRIES_KIND)
-            mark(root, CACHE_KIND)
         make_owned_dir(root, CACHE_KIND)
         make_owned_dir(self.folder, ENTRIES_KIND)
 

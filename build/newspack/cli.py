@@ -39,7 +39,9 @@ HERE = "the current folder (the repository when run inside a newspack checkout)"
 
 
 def say(text: str, style: str | None = None, label: str | None = None) -> None:
-    """Print a message as literal text (no rich markup is read from it)."""
+    """Print a message as literal text: no rich markup is read from it, and control
+    characters (a file name's escape codes) are shown escaped, not sent to the terminal."""
+    text = "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
     line = Text()
     if label:
         line.append(f"{label}: ", style=style)
@@ -206,6 +208,9 @@ def validate(
         for error in report.flatten(["type", "message"]):
             say(error[1], "red", error[0])
         raise typer.Exit(1)
+    missing = [t for t in table_names() if not (package / DATA_DIRNAME / f"{t}.csv").is_file()]
+    if missing:
+        raise fail(f"{descriptor}: valid, but not a newspack package (no {', '.join(missing)})")
     tables = {t: read_csv(t, package / DATA_DIRNAME / f"{t}.csv") for t in table_names()}
     try:
         validate_tables(tables)

@@ -61,7 +61,7 @@ def load_package(path: Path) -> Package:
         if not (folder / DESCRIPTOR_NAME).is_file():
             raise PackageError(f"{path}: no {DESCRIPTOR_NAME} here, and not a release zip")
         return _package(path, lambda name: (folder / name).read_bytes())
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as error:
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
         if isinstance(error, PackageError):
             raise
         raise PackageError(
@@ -73,7 +73,18 @@ def _package(path: Path, read: Callable[[str], bytes]) -> Package:
     descriptor = json.loads(read(DESCRIPTOR_NAME))
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
         raise PackageError(f"{path}: {DESCRIPTOR_NAME} is not a data package descriptor")
-    tables = {r["name"]: _read_csv(read(r["path"])) for r in descriptor["resources"]}
+    tables = {}
+    for resource in descriptor["resources"]:
+        location = resource["path"]
+        if (
+            not isinstance(location, str)
+            or Path(location).is_absolute()
+            or ".." in Path(location).parts
+        ):
+            raise PackageError(f"{path}: resource path {location!r} leaves the package")
+        if not isinstance(resource.get("schema"), dict) or "primaryKey" not in resource["schema"]:
+            raise PackageError(f"{path}: resource {resource.get('name')!r} has no primary key")
+        tables[resource["name"]] = _read_csv(read(location))
     return Package(descriptor, tables)
 
 

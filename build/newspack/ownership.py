@@ -143,6 +143,34 @@ def check_output(out_dir: Path) -> None:
         )
 
 
+def check_duckdb_place(path: Path, out_dir: Path, cache_root: Path | None) -> None:
+    """Refuse (NotOwned) a DuckDB path that is one of newspack's own: the descriptor, a file
+    in data/, the lock, the journal, a staging or scratch folder, or the cache."""
+    path, out_dir = path.absolute(), out_dir.absolute()
+    own = [
+        out_dir / DESCRIPTOR_NAME,
+        out_dir / ".newspack.lock",
+        out_dir / ".newspack-publish.json",
+    ]
+    inside = [out_dir / DATA_DIRNAME] + ([cache_root.absolute()] if cache_root else [])
+    staged = path.parent == out_dir and path.name.startswith(
+        (".newspack-staging-", ".newspack-store-")
+    )
+    if (
+        path in own
+        or staged
+        or any(path == folder or path.is_relative_to(folder) for folder in inside)
+        or path == out_dir
+    ):
+        raise NotOwned(
+            f"{path}: --duckdb names a file newspack publishes or keeps in the output folder; "
+            "give it a path of its own"
+        )
+    parent = path.parent
+    if os.path.lexists(parent) and not _is_real_dir(parent.resolve()):
+        raise NotOwned(f"{parent}: not a folder, so the DuckDB file cannot be written there")
+
+
 def check_duckdb_target(path: Path) -> None:
     """Refuse (NotOwned) to replace `path` unless it is missing or a newspack DuckDB file."""
     if not os.path.lexists(path):

@@ -93,7 +93,7 @@ class ParsedVersion:
     block: int
     layout: str
     title: str
-    title_line: int
+    title_line: int | None  # None for a headerless article
     line_start: int
     line_end: int
     short_url: str | None = None
@@ -298,13 +298,15 @@ def _unrecognised_lines(body: list[DumpLine]) -> set[int]:
     }
 
 
-def _title_line(block: Block) -> DumpLine:
+def _title_line(block: Block) -> DumpLine | None:
     """The headline: the title line nearest the bullets, at its first occurrence.
 
     Galleries show title variants ("Special: ...") above their photos; the headline is the
     one repeated above the bullets.
     """
     titles = [line for line, role in block.header if role in (Role.TITLE, Role.TITLE_REPEAT)]
+    if not titles:
+        return None  # a headerless article
     return next(line for line in titles if line.key == titles[-1].key)
 
 
@@ -312,11 +314,13 @@ def parse_block(block: Block) -> ParsedVersion:
     """Parse one article block into a version (times still unresolved)."""
     title = _title_line(block)
     lines = block.lines
+    first_bullet = next((line for line, role in block.header if role is Role.BULLET), None)
     version = ParsedVersion(
         block=block.index,
         layout=block.layout,
-        title=title.text,
-        title_line=title.number,
+        # A headerless article is named by its first bullet (split.py finds it by them).
+        title=title.text if title else bullet_text(first_bullet),
+        title_line=title.number if title else None,
         line_start=lines[0].number,
         line_end=lines[-1].number,
     )

@@ -37,6 +37,7 @@ from newspack.cache import CACHE_DIRNAME, PLACES_INDEX_NAME, DumpCache, entry_ke
 from newspack.config import DATA_DIRNAME, DIST_DIRNAME, DUCKDB_NAME, DUMP_NAME_PATTERN
 from newspack.ownership import (
     NotOwned,
+    check_duckdb_place,
     check_duckdb_target,
     check_output,
     make_owned_dir,
@@ -116,9 +117,15 @@ def find_dumps(dumps_dir: Path, follow_links: bool = False) -> tuple[list[Path],
         raise FileNotFoundError(f"--dumps must name a folder of dumps, not a file: {dumps_dir}")
     paths, warnings = [], []
     for path in sorted(dumps_dir.iterdir()):
-        if path.suffix != DUMP_SUFFIX:
+        if not path.name.endswith(DUMP_SUFFIX):
             if path.is_file() and not path.is_symlink():
-                warnings.append(f"{path.name}: not a .txt dump, left out")
+                warnings.append(f"{printable(path.name)}: not a .txt dump, left out")
+            continue
+        if not _publishable_name(path.name):
+            warnings.append(
+                f"{printable(path.name)}: a name with control characters, bytes that are not "
+                "UTF-8 or nothing before .txt cannot be published; rename it; left out"
+            )
             continue
         if problem := _untrusted_entry(path, follow_links):
             warnings.append(f"{problem}; left out")
@@ -130,6 +137,23 @@ def find_dumps(dumps_dir: Path, follow_links: bool = False) -> tuple[list[Path],
                 "crawl order, after the numbered dumps"
             )
     return sorted(paths, key=dump_order), warnings
+
+
+def _publishable_name(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes in the file name (surrogate escapes)
+        return False
+    return name != DUMP_SUFFIX and name.isprintable()
+
+
+def printable(text: str) -> str:
+    """A name as it can be shown on one line: control characters and undecodable bytes
+    escaped ("\\n", "\\udcff")."""
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode()
+        for c in text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    )
 
 
 def _untrusted_entry(path: Path, follow_links: bool) -> str | None:
@@ -421,6 +445,7 @@ def run(
     duckdb_path = (duckdb_path or out_dir / DIST_DIRNAME / DUCKDB_NAME).absolute()
     cache_root = (cache_dir or out_dir / CACHE_DIRNAME).absolute()
     check_separate(out_dir, cache_root, use_cache)
+    check_duckdb_place(duckdb_path, out_dir, cache_root if use_cache else None)
     if out_dir.exists() and not out_dir.is_dir():
         raise NotOwned(f"{out_dir}: a file, not a folder; --out must name a folder")
     if not (out_dir / JOURNAL_NAME).exists():  # refuse before writing even the lock

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +26,11 @@ from newspack.rules import load_rules
 
 # geonames' smallest city list (1,000 people or more): small towns like Dasu are in the news.
 MIN_CITY_POPULATION = 1000
+# Cities this big are also found under their other Latin spellings in geonames
+# ("Alkhobar", "Makkah", "Jubail"); smaller ones only under their own name, so that the
+# many spellings of villages do not turn common words into places.
+ALTERNATE_NAME_MIN_POPULATION = 15_000
+_ARABIC_ARTICLE = re.compile(r"^(?:al|el|ar|as|ash|ad|at|an|az)[\s\-‘’'`]+(?=\w)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -65,9 +72,32 @@ class GeoIndex:
 
     country_centres: dict[str, tuple[float, float]]
     subdivision_centres: dict[str, tuple[float, float]]
-    # name -> (name, country, subdivision, latitude, longitude) of each city, the most
-    # populous first; plain tuples, which load several times faster than Place objects
+    # place_key(name) -> (name, country, subdivision, latitude, longitude) of each city
+    # known by that name, the most populous first; plain tuples, which load several times
+    # faster than Place objects
     cities_by_name: dict[str, tuple[tuple, ...]]
+
+
+def place_key(name: str) -> str:
+    """The form place names are compared in: accents, case, spaces, hyphens, apostrophes and
+    a leading Arabic article ignored ("Al-Khobar", "Alkhobar" and "Al Khobar" are one)."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    folded = _ARABIC_ARTICLE.sub("", folded.strip())
+    key = re.sub(r"[^a-z0-9]", "", folded.casefold())
+    if key.startswith("al") and len(key) > 6 and name[:2].casefold() == "al":
+        key = key[2:]  # "Alkhobar": the article written together with the name
+    return key
+
+
+def _city_keys(city: dict) -> set[str]:
+    names = {city["name"]}
+    if city["population"] >= ALTERNATE_NAME_MIN_POPULATION:
+        names |= {
+            n
+            for n in city["alternatenames"]
+            if len(n) >= 4 and n[:1].isupper() and not n.isupper() and n.isascii()
+        }
+    return {place_key(n) for n in names} - {""}
 
 
 def build_index() -> GeoIndex:
@@ -76,7 +106,8 @@ def build_index() -> GeoIndex:
         by_country[city["countrycode"]].append(city)
         if code := city_subdivision(city):
             by_subdivision[code].append(city)
-        by_name[city["name"]].append(city)
+        for key in _city_keys(city):
+            by_name[key].append(city)
     return GeoIndex(
         {code: _centre(cities) for code, cities in by_country.items()},
         {code: _centre(cities) for code, cities in by_subdivision.items()},
@@ -112,6 +143,13 @@ def _index() -> GeoIndex:
     return index
 
 
+@cache
+def aliases() -> frozenset[str]:
+    """Short forms rules/places.yaml gives for countries and subdivisions ("US", "KP")."""
+    rules = load_rules("places")
+    return frozenset(rules["country_aliases"]) | frozenset(rules["subdivision_aliases"])
+
+
 def _country(name: str) -> Place | None:
     aliases = load_rules("places")["country_aliases"]
     code = aliases.get(name)
@@ -123,12 +161,14 @@ def _country(name: str) -> Place | None:
     # Two- and three-letter words ("AI", "IT") are codes only when listed as aliases.
     if not centre or (code is None and len(name) <= 3):
         return None
-    return Place("country", country.name, country.alpha_2, None, *centre)
+    # The name news text uses: "Iran", not "Iran, Islamic Republic of".
+    name = getattr(country, "common_name", None) or country.name
+    return Place("country", name, country.alpha_2, None, *centre)
 
 
 def _subdivisions(name: str) -> list[Place]:
     aliases = load_rules("places")["subdivision_aliases"]
-    codes = [aliases[name]] if name in aliases else _subdivisions_by_name().get(name, [])
+    codes = [aliases[name]] if name in aliases else _subdivisions_by_name().get(place_key(name), [])
     places = []
     for code in codes:
         sub = pycountry.subdivisions.get(code=code)
@@ -144,7 +184,7 @@ def _subdivisions_by_name() -> dict[str, list[str]]:
     index = defaultdict(list)
     for sub in pycountry.subdivisions:
         if sub.parent_code is None:
-            index[sub.name].append(sub.code)
+            index[place_key(sub.name)].append(sub.code)
     return dict(index)
 
 
@@ -167,7 +207,7 @@ def candidates(name: str) -> tuple[Place, ...]:
     inside the subdivision of the same name (Islamabad) before that subdivision."""
     country = _country(name)
     subdivisions = _subdivisions(name)
-    cities = [Place("city", *city) for city in _index().cities_by_name.get(name, ())]
+    cities = [Place("city", *city) for city in _index().cities_by_name.get(place_key(name), ())]
     inside = {c.subdivision_code for c in cities}
     first = [c for c in cities if c.subdivision_code in {s.subdivision_code for s in subdivisions}]
     rest = [s for s in subdivisions if s.subdivision_code not in inside]

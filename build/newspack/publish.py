@@ -141,7 +141,7 @@ def build_lock(out_dir: Path) -> Iterator[None]:
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / LOCK_NAME
-    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         handle = os.open(path, flags, 0o644)
     except OSError as error:
@@ -149,9 +149,10 @@ def build_lock(out_dir: Path) -> Iterator[None]:
             f"{path}: cannot be used as the build's lock ({error.strerror}; a symbolic link "
             "or a folder there is refused): remove it"
         ) from None
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        raise BuildLocked(f"{path}: not a regular file, cannot be the build's lock; remove it")
     with os.fdopen(handle, "r+", encoding="utf-8") as stream:
-        if not stat.S_ISREG(os.fstat(handle).st_mode):
-            raise BuildLocked(f"{path}: not a regular file, cannot be the build's lock")
         try:
             fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -212,13 +213,39 @@ def _data_matches(descriptor_path: Path, data_dir: Path) -> bool:
     """True when every CSV in data_dir has the hash the descriptor gives it."""
     try:
         package = json.loads(descriptor_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        resources = list(package["resources"])
+    except (OSError, ValueError, KeyError, TypeError):
         return False
-    for resource in package["resources"]:
+    for resource in resources:
         csv_path = data_dir / Path(resource["path"]).name
         if not csv_path.exists() or "sha256:" + _sha256(csv_path) != resource["hash"]:
             return False
     return True
+
+
+MAX_JOURNAL_BYTES = 64 * 1024  # a journal is a few hundred bytes
+
+
+def _read_journal(path: Path) -> dict:
+    """The journal's content, read as untrusted: never through a link, never a pipe or a
+    device, never more than MAX_JOURNAL_BYTES (ValueError otherwise)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    handle = os.open(path, flags)
+    with os.fdopen(handle, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise ValueError("not a regular file")
+        content = stream.read(MAX_JOURNAL_BYTES + 1)
+    if len(content) > MAX_JOURNAL_BYTES:
+        raise ValueError("too large to be a journal")
+    journal = json.loads(content)
+    if not isinstance(journal, dict) or not {"staging", "descriptor_sha256", "duckdb"} <= (
+        journal.keys()
+    ):
+        raise ValueError("not a publication journal")
+    name = str(journal["staging"])
+    if "/" in name or not name.startswith(STAGING_PREFIX):
+        raise ValueError(f"names no staging folder: {name!r}")
+    return journal
 
 
 def recover(out_dir: Path) -> str | None:
@@ -226,49 +253,69 @@ def recover(out_dir: Path) -> str | None:
 
     The journal names the staging folder. If the new descriptor is in place, the rest is
     put in place too (roll forward); otherwise the previous data/ is put back (roll back).
+    A journal that cannot be read or carried out is removed, with the reason: it must never
+    block every later build.
     """
     journal_path = out_dir / JOURNAL_NAME
-    if not journal_path.exists():
+    if not os.path.lexists(journal_path):
         return None
     try:
-        journal = json.loads(journal_path.read_text(encoding="utf-8"))
-        staging = out_dir / Path(journal["staging"]).name
-        if not {"descriptor_sha256", "duckdb"} <= journal.keys():
-            raise KeyError("descriptor_sha256 or duckdb")
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        journal_path.unlink()
+        journal = _read_journal(journal_path)
+    except (OSError, ValueError) as error:
+        _remove_journal(journal_path)
         return f"removed an unreadable publication journal ({type(error).__name__}: {error})"
+    staging = out_dir / journal["staging"]
     if not owned(staging, STAGING_KIND):
-        journal_path.unlink()
+        _remove_journal(journal_path)
         return f"removed a publication journal naming no staging folder of newspack's: {staging}"
+    try:
+        outcome = _carry_out(out_dir, journal, staging)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        outcome = f"could not finish or undo an interrupted publication ({error}); left as it is"
+    _remove_journal(journal_path)
+    remove_owned(staging, STAGING_KIND)
+    return outcome
+
+
+def _remove_journal(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+
+
+def _journal_duckdb(out_dir: Path, recorded: str) -> Path:
+    """The DuckDB path a journal records: relative to the output folder when inside it, so
+    that a folder moved after a crash recovers into itself."""
+    path = Path(recorded)
+    return path if path.is_absolute() else out_dir / path
+
+
+def _carry_out(out_dir: Path, journal: dict, staging: Path) -> str:
     new_descriptor = staging / "new.json"
     target_descriptor = out_dir / DESCRIPTOR_NAME
     data, parked = out_dir / DATA_DIRNAME, staging / "previous-data"
-    if target_descriptor.exists() and _sha256(target_descriptor) == journal["descriptor_sha256"]:
+    if target_descriptor.is_file() and _sha256(target_descriptor) == journal["descriptor_sha256"]:
         staged_duckdb = staging / DUCKDB_NAME
         outcome = "finished an interrupted publication"
         if staged_duckdb.exists():
+            target = _journal_duckdb(out_dir, journal["duckdb"])
             try:
-                check_duckdb_target(Path(journal["duckdb"]))
-                os.replace(staged_duckdb, journal["duckdb"])
+                check_duckdb_target(target)
+                os.replace(staged_duckdb, target)
             except (OSError, NotOwned) as error:
                 outcome += f", except the DuckDB file, left as it was ({error})"
+        return outcome
+    # The previous data/ is parked, or still at the staging path when the crash fell
+    # between the exchange and the parking; put it back.
+    staged_data = staging / DATA_DIRNAME
+    if parked.exists():
+        previous = parked
+    elif staged_data.exists() and data.exists() and _data_matches(new_descriptor, data):
+        previous = staged_data
     else:
-        # The previous data/ is parked, or still at the staging path when the crash fell
-        # between the exchange and the parking; put it back.
-        staged_data = staging / DATA_DIRNAME
-        if parked.exists():
-            previous = parked
-        elif staged_data.exists() and data.exists() and _data_matches(new_descriptor, data):
-            previous = staged_data
-        else:
-            previous = None  # the swap had not started: data/ is the previous one
-        if previous is not None:
-            _swap_dir(previous, data, staging / "discarded-data")
-        outcome = "rolled back an interrupted publication"
-    journal_path.unlink()
-    remove_owned(staging, STAGING_KIND)
-    return outcome
+        previous = None  # the swap had not started: data/ is the previous one
+    if previous is not None:
+        _swap_dir(previous, data, staging / "discarded-data")
+    return "rolled back an interrupted publication"
 
 
 def _write_csvs_and_duckdb(tables: Tables, data_dir: Path, duckdb_path: Path) -> None:
@@ -305,12 +352,20 @@ def publish(tables: Tables, out_dir: Path, duckdb_path: Path | None = None) -> d
         remove_owned(staging, STAGING_KIND)
         raise
     after_step("staged")
+    try:  # what the build may replace is checked again now, before anything is replaced
+        check_duckdb_target(duckdb_path)
+    except NotOwned:
+        remove_owned(staging, STAGING_KIND)
+        raise
+    recorded = (
+        duckdb_path.relative_to(out_dir) if duckdb_path.is_relative_to(out_dir) else duckdb_path
+    )
     _write_json(
         out_dir / JOURNAL_NAME,
         {
             "staging": staging.name,
             "descriptor_sha256": _sha256(new_descriptor),
-            "duckdb": str(duckdb_path),
+            "duckdb": str(recorded),
         },
     )
     _swap_dir(data_dir, out_dir / DATA_DIRNAME, staging / "previous-data")

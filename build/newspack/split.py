@@ -161,7 +161,21 @@ def _header_text_role(lines: Sequence[DumpLine], j: int, titles: set[str]) -> Ro
         return Role.CAPTION  # a gallery photo's caption
     if after is not None and _is_marker(after):
         return Role.CAPTION  # the lead photo's caption sits right above Short Url / Updated
+    if _is_credited_caption(line) and _blank_then_title_or_bullets(lines, j + 1, titles):
+        return Role.CAPTION  # a header without markers: title, caption, title or bullets
     return None
+
+
+def _is_credited_caption(line: DumpLine) -> bool:
+    from newspack.parse import split_credit  # the credit rule lives with the parser
+
+    return line.kind is Kind.TEXT and split_credit(line.text)[1] is not None
+
+
+def _blank_then_title_or_bullets(lines: Sequence[DumpLine], j: int, titles: set[str]) -> bool:
+    while j < len(lines) and lines[j].kind is Kind.BLANK:
+        j += 1
+    return j < len(lines) and (lines[j].kind is Kind.BULLET or lines[j].key in titles)
 
 
 def _pre_marker_roles(
@@ -192,16 +206,37 @@ def is_article_start(lines: Sequence[DumpLine], i: int) -> bool:
     """True when line i opens an article header."""
     line = lines[i]
     if line.kind is Kind.SHORTLINK:
-        # Bare layout: the short link comes first, then the title.
+        # Bare layout: the short link comes first, then the title (or, headerless, bullets).
         following = next((x for x in lines[i + 1 :] if x.kind is not Kind.BLANK), None)
-        return following is not None and _is_title_like(following)
+        return following is not None and (
+            _is_title_like(following) or following.kind is Kind.BULLET
+        )
+    if line.kind is Kind.BULLET:
+        return _is_headerless_start(lines, i)
     if not _is_title_like(line):
         return False
     roles, marker_reached = _pre_marker_roles(lines, i, {line.key})
-    if marker_reached:
-        return True
+    if marker_reached or Role.CAPTION in roles or _is_headline(lines, i):
+        return True  # markers; a credited caption; or bullets right under the title
     # Plain layout: no markers, but the title is repeated after one blank line.
     return roles[:2] == [Role.BLANK, Role.TITLE_REPEAT] or roles[:1] == [Role.TITLE_REPEAT]
+
+
+def _is_headerless_start(lines: Sequence[DumpLine], i: int) -> bool:
+    """Bullets after a body's last sentence, then a dateline paragraph: a page whose title
+    block was lost, not more of the article before it."""
+    from newspack.parse import parse_dateline  # the dateline rule lives with the parser
+
+    before = next((x for x in reversed(lines[:i]) if x.kind is not Kind.BLANK), None)
+    if before is not None and (
+        before.kind is not Kind.TEXT or not _SENTENCE_END.search(before.text)
+    ):
+        return False
+    j = i
+    while j < len(lines) and lines[j].kind is Kind.BULLET:
+        j += 1
+    after = next((x for x in lines[j:] if x.kind is not Kind.BLANK), None)
+    return after is not None and after.kind is Kind.TEXT and parse_dateline(after.text) is not None
 
 
 def read_header(lines: Sequence[DumpLine], start: int) -> tuple[list[Role], str]:
@@ -272,7 +307,9 @@ def read_header(lines: Sequence[DumpLine], start: int) -> tuple[list[Role], str]
     while j < len(lines) and lines[j].kind is Kind.BULLET:
         roles.append(Role.BULLET)
         j += 1
-    if layout == "standard":
+    if Role.TITLE not in roles:
+        layout = "headerless"
+    elif layout == "standard":
         if saw_short_url and not saw_updated:
             layout = "amp"
         elif not saw_short_url:

@@ -1,0 +1,97 @@
+"""Stage 4-5 entity rules (kinds): what kind of name a span is, from its words and the words
+around it, by the data in rules/entity_kinds.yaml.
+
+- capitalised words that name nothing alone ("the Kingdom", "AI", "MoU") and hyphenated
+  attitudes ("anti-Israel") are not entities;
+- online platforms are products, and are found where the model misses them;
+- a name ending in "Airport", "Causeway", "Palace" ... is a facility;
+- a name followed by "river", "mountains", "valley" ... is a natural feature (LOC);
+- a one-word name with a capital inside ("QatarEnergy", "TikTok") is no person's name.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from newspack.rules import load_rules
+
+
+@cache
+def _kinds() -> dict:
+    return load_rules("entity_kinds")
+
+
+@cache
+def _not_entities() -> frozenset[str]:
+    return frozenset(_kinds()["not_entities"])
+
+
+def is_not_entity(surface: str) -> bool:
+    """A word that names nothing alone, or an attitude built on a name ("pro-Palestinian")."""
+    lowered = surface.lower()
+    return surface in _not_entities() or any(
+        lowered.startswith(prefix) for prefix in _kinds()["not_entity_prefixes"]
+    )
+
+
+def is_product(surface: str) -> bool:
+    return surface in _kinds()["products"] or surface in _kinds()["single_letter_products"]
+
+
+@cache
+def _product_pattern() -> re.Pattern[str]:
+    names = sorted(_kinds()["products"], key=len, reverse=True)
+    return re.compile(r"(?<![\w@#])(?:" + "|".join(map(re.escape, names)) + r")(?![\w])")
+
+
+@cache
+def _single_letter_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((name, re.compile(p)) for name, p in _kinds()["single_letter_products"].items())
+
+
+def product_spans(text: str) -> list[tuple[int, int]]:
+    """Where the text names an online platform: (start, end) of each name. A one-letter
+    name counts where its pattern says it is the platform, or in a list beside another
+    platform ("YouTube, Facebook and X")."""
+    spans = [match.span() for match in _product_pattern().finditer(text)]
+    named = _product_pattern().pattern
+    for name, pattern in _single_letter_patterns():
+        letter = re.escape(name)
+        in_list = re.compile(
+            rf"{named}\s*(?:,|and|or|,\s*and)\s+{letter}\b|\b{letter}\s*(?:,|and|or)\s+{named}"
+        )
+        for match in [*pattern.finditer(text), *in_list.finditer(text)]:
+            offset = re.search(rf"(?<![\w-]){letter}(?![\w-])", match.group(0))
+            if offset:
+                start = match.start() + offset.start()
+                spans.append((start, start + len(name)))
+    return sorted(set(spans))
+
+
+def is_facility(surface: str) -> bool:
+    words = surface.split()
+    return len(words) >= 2 and words[-1] in _kinds()["facility_endings"]
+
+
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def is_natural_feature(text: str, end: int) -> bool:
+    """True when the name ending at `end` is followed by a feature word ("river"), directly
+    or through a list of names ("the Chenab and Ravi rivers")."""
+    after = text[end : end + 60]
+    words = _WORD.findall(after)[:6]
+    for word in words:
+        if word in _kinds()["feature_words"]:
+            return True
+        if word[:1].islower() and word != "and":
+            return False
+    return False
+
+
+def is_brand_word(surface: str) -> bool:
+    """One word with a capital letter after its first ("QatarEnergy", "TikTok"): a brand
+    or an organisation, never a person's name (names are "McDonald"-like only rarely,
+    and then with their given name beside them)."""
+    return " " not in surface and "-" not in surface and any(c.isupper() for c in surface[2:])

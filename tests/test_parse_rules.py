@@ -78,6 +78,8 @@ def test_photo_credits(caption, expected_credit):
         "Murat Nurtleu (center) speaks during a meeting",
         "Karachi Port Trust (KPT) and Port Qasim Authority (PQA) highlighted spare capacity.",
         "Shehbaz Sharif greets the minister (R)",
+        "(AFP)",  # a credit alone leaves no caption: found by the format fuzz (empty caption)
+        " (AFP/File)",
     ],
 )
 def test_parentheses_that_are_not_credits(text):

@@ -70,14 +70,15 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def fuzz(session: nox.Session) -> None:
-    """Run the end-to-end format fuzz with many examples (NEWSPACK_FUZZ_EXAMPLES, default 200)."""
+    """Run the parser and end-to-end property tests with many examples (default 200)."""
     _install(session, "test")
     examples = os.environ.get("NEWSPACK_FUZZ_EXAMPLES", "200")
     session.run(
         "pytest",
+        "tests/test_properties.py",
         "tests/test_fuzz_build.py",
         *session.posargs,
-        env={"NEWSPACK_FUZZ_EXAMPLES": examples},
+        env={"NEWSPACK_FUZZ_EXAMPLES": examples, "NEWSPACK_PROPERTY_EXAMPLES": examples},
     )
 
 

@@ -157,13 +157,15 @@ def test_row_counts_match_the_golden_file(tables):
 def _package_files(root: Path) -> dict[str, bytes]:
     files = {"datapackage.json": (root / "datapackage.json").read_bytes()}
     files |= {f"data/{p.name}": p.read_bytes() for p in sorted((root / "data").glob("*.csv"))}
+    files["docs/data-dictionary.md"] = (root / "docs" / "data-dictionary.md").read_bytes()
     return files
 
 
 def test_committed_package_equals_a_fresh_build(built):
     _, out = built
     assert _package_files(REPO_ROOT) == _package_files(out), (
-        "data/ or datapackage.json differ from a fresh build: run `nox -s build` and commit"
+        "data/, datapackage.json or docs/data-dictionary.md differ from a fresh build: "
+        "run `nox -s build` and commit"
     )
 
 

@@ -20,7 +20,7 @@ from layouts import DUMP_002, real_lines
 from newspack import pipeline
 
 LINES = real_lines(DUMP_002)
-EXAMPLES = int(os.environ.get("NEWSPACK_FUZZ_EXAMPLES", "3"))
+EXAMPLES = int(os.environ.get("NEWSPACK_FUZZ_EXAMPLES", "2"))
 
 
 @st.composite

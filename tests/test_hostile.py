@@ -43,6 +43,25 @@ def dumps(tmp_path) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """The small dump's package, built once: tests that need a published package start
+    from a copy of it instead of building it again."""
+    folder = tmp_path_factory.mktemp("template")
+    (folder / "dumps").mkdir()
+    write_dump(folder / "dumps", DUMP_002.name, SMALL_DUMP)
+    pipeline.run(folder / "dumps", folder / "out")
+    return folder / "out"
+
+
+@pytest.fixture
+def published(template, tmp_path) -> Path:
+    """A folder holding a package newspack published (a copy of the template's)."""
+    out = tmp_path / "o"
+    shutil.copytree(template, out, symlinks=True)
+    return out
+
+
 def _cli(*args: str):
     result = runner.invoke(app, list(args), env={"COLUMNS": "1000"})
     # An expected failure is a message and an exit status, never a traceback.
@@ -73,18 +92,16 @@ def test_1_a_cache_dir_holding_user_folders_is_refused_and_left_alone(dumps, tmp
     assert _tree(cache) == before
 
 
-def test_1_cache_dir_equal_to_out_is_refused_and_the_package_kept(dumps, tmp_path):
-    out = tmp_path / "o"
-    pipeline.run(dumps, out)
+def test_1_cache_dir_equal_to_out_is_refused_and_the_package_kept(dumps, published):
+    out = published
     before = _tree(out / "data")
     result = _cli("build", "--dumps", str(dumps), "--out", str(out), "--cache-dir", str(out))
     assert result.exit_code == 1 and "overlaps the output folder" in result.output
     assert _tree(out / "data") == before
 
 
-def test_1_only_marked_cache_folders_are_removed_as_stale(dumps, tmp_path):
-    out = tmp_path / "o"
-    pipeline.run(dumps, out)
+def test_1_only_marked_cache_folders_are_removed_as_stale(dumps, published):
+    out = published
     cache = out / ".newspack-cache"
     stale = cache / "0123456789abcdef"
     stale.mkdir()
@@ -114,9 +131,8 @@ def test_2_an_out_folder_with_a_data_folder_of_its_own_is_refused(dumps, tmp_pat
     assert (out / "data" / "thesis.csv").read_text() == "a,b\n1,2\n"
 
 
-def test_2_a_file_added_to_a_published_data_folder_stops_the_next_build(dumps, tmp_path):
-    out = tmp_path / "o"
-    pipeline.run(dumps, out)
+def test_2_a_file_added_to_a_published_data_folder_stops_the_next_build(dumps, published):
+    out = published
     (out / "data" / "my-notes.csv").write_text("x\n")
     with pytest.raises(NotOwned, match=r"my-notes\.csv"):
         pipeline.run(dumps, out)
@@ -165,9 +181,8 @@ def test_3_a_lock_file_planted_as_a_link_is_refused_and_its_target_untouched(dum
 # --- 4. --duckdb at a folder, and recovery that cannot wedge -------------------------------
 
 
-def test_4_duckdb_at_a_folder_is_refused_before_anything_is_written(dumps, tmp_path):
-    out, folder = tmp_path / "o", tmp_path / "a-folder"
-    pipeline.run(dumps, out)
+def test_4_duckdb_at_a_folder_is_refused_before_anything_is_written(dumps, published, tmp_path):
+    out, folder = published, tmp_path / "a-folder"
     folder.mkdir()
     before = _tree(out / "data")
     result = _cli("build", "--dumps", str(dumps), "--out", str(out), "--duckdb", str(folder))
@@ -176,9 +191,8 @@ def test_4_duckdb_at_a_folder_is_refused_before_anything_is_written(dumps, tmp_p
     assert _cli("build", "--dumps", str(dumps), "--out", str(out)).exit_code == 0
 
 
-def test_4_a_journal_that_cannot_be_completed_is_cleared_not_wedged(dumps, tmp_path):
-    out = tmp_path / "o"
-    pipeline.run(dumps, out)
+def test_4_a_journal_that_cannot_be_completed_is_cleared_not_wedged(dumps, published, tmp_path):
+    out = published
     staging = out / ".newspack-staging-x"
     staging.mkdir()
     ownership.mark(staging, STAGING_KIND)
@@ -420,9 +434,8 @@ def test_12_validate_names_rows_by_key_and_catches_version_counts(tmp_path, buil
     assert f"[{row[0]}] version_count 7, but" in output and "articles: version count" in output
 
 
-def test_12_no_build_writes_a_journal_behind(dumps, tmp_path):
-    out = tmp_path / "o"
-    pipeline.run(dumps, out)
+def test_12_no_build_writes_a_journal_behind(template):
+    out = template
     assert not (out / JOURNAL_NAME).exists()
     assert not list(out.glob(".newspack-staging-*")) and not list(out.glob(".newspack-store-*"))
 
@@ -547,9 +560,10 @@ def test_a_dump_named_with_bytes_that_are_not_utf8_is_left_out(dumps, tmp_path):
 
 
 @pytest.mark.parametrize("planted", ["fifo", "dev-zero", "bad-staging", "empty-staging-name"])
-def test_a_planted_or_broken_journal_never_hangs_crashes_or_deletes(dumps, tmp_path, planted):
-    out = tmp_path / "o"
-    pipeline.run(dumps, out)
+def test_a_planted_or_broken_journal_never_hangs_crashes_or_deletes(
+    dumps, published, tmp_path, planted
+):
+    out = published
     (out / "notes.md").write_text("mine")
     journal = out / JOURNAL_NAME
     if planted == "fifo":
@@ -608,3 +622,12 @@ def test_validate_of_a_package_that_is_not_newspack_s(tmp_path):
     (folder / "datapackage.json").write_text(json.dumps({"name": "x", "resources": [resource]}))
     result = _cli("validate", str(folder))
     assert result.exit_code == 1 and "not a newspack package" in result.output
+
+
+def test_a_data_dictionary_of_the_user_is_not_replaced(dumps, tmp_path):
+    out = tmp_path / "o"
+    (out / "docs").mkdir(parents=True)
+    (out / "docs" / "data-dictionary.md").write_text("# my own notes\n")
+    report = pipeline.run(dumps, out)
+    assert (out / "docs" / "data-dictionary.md").read_text() == "# my own notes\n"
+    assert any("data-dictionary.md: not written by newspack" in w for w in report.warnings)

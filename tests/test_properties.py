@@ -4,6 +4,8 @@ line and yields tables that pass validation."""
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -39,7 +41,7 @@ GARBAGE = [
 # NUL bytes are refused before parsing (tests/test_read.py); surrogates cannot be encoded.
 ALPHABET = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")
 SETTINGS = settings(
-    max_examples=25,
+    max_examples=int(os.environ.get("NEWSPACK_PROPERTY_EXAMPLES", "12")),  # `nox -s fuzz`: more
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -60,7 +60,12 @@ def isolated_schemas(tmp_path, monkeypatch):
     shutil.copytree(schema.SCHEMAS_DIR, copy)
     monkeypatch.setattr(schema, "SCHEMAS_DIR", copy)
     monkeypatch.setattr("newspack.release.SCHEMAS_DIR", copy)
-    caches = (schema.field_registry, schema.package_metadata, schema._table_spec)
+    caches = (
+        schema.field_registry,
+        schema.package_metadata,
+        schema._table_spec,
+        schema.pandera_schema,
+    )
     for cached in caches:
         cached.cache_clear()
     yield copy

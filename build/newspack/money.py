@@ -136,22 +136,18 @@ def _currency_code(written: str | None) -> str | None:
 
 def _ends(match: re.Match[str], code: str | None, percent: bool, suffix) -> tuple:
     scale = match["scale2"] or match["scale1"]
-    low_scale = all_scales()[match["scale1"] or scale] if scale else 1
-    high_scale = all_scales()[scale] if scale else 1
-    low_end = max(match.end("n1"), match.end("scale1"), match.end("percent1"))
-    high_end = match.end() + suffix[1] if suffix else match.end()
-    low = RangeEnd(
-        match.start("cur1") if match["cur1"] else match.start("n1"),
-        low_end,
-        _number(match["n1"]) * low_scale,
-        code,
-        percent,
+    scales = [match["scale1"] or scale, scale]
+    ends = [
+        max(match.end("n1"), match.end("scale1"), match.end("percent1")),
+        match.end() + suffix[1] if suffix else match.end(),
+    ]
+    return tuple(
+        RangeEnd(
+            match.start(f"cur{n}") if match[f"cur{n}"] else match.start(f"n{n}"),
+            ends[n - 1],
+            _number(match[f"n{n}"]) * (all_scales()[scales[n - 1]] if scales[n - 1] else 1),
+            code,
+            percent,
+        )
+        for n in (1, 2)
     )
-    high = RangeEnd(
-        match.start("cur2") if match["cur2"] else match.start("n2"),
-        high_end,
-        _number(match["n2"]) * high_scale,
-        code,
-        percent,
-    )
-    return low, high

@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from newspack import places
+from newspack import dictionary, places
 from newspack.analyse import Analyses, analyse_texts, source_texts
 from newspack.assemble import DumpSummary, assemble, summarise
 from newspack.cache import CACHE_DIRNAME, PLACES_INDEX_NAME, DumpCache, entry_key
@@ -463,6 +463,12 @@ def run(
             done = process_dumps(paths, crawl_times, progress, jobs, cache)
             tables = build_tables(done)
         outputs = publish(tables, out_dir, duckdb_path)
+        if written := dictionary.write(tables, out_dir):
+            outputs["dictionary"] = written
+        else:
+            warnings.append(
+                f"{out_dir / dictionary.DICTIONARY_PATH}: not written by newspack; left as it is"
+            )
     stats = {"dumps": len(paths), "processed": done.processed, "from_cache": done.from_cache}
     warnings += done.warnings + implausible_times(tables)
     return BuildReport(tables, outputs, warnings, {**stats, "workers": done.workers})

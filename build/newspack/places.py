@@ -10,6 +10,7 @@ and geonames do not know as written are in rules/places.yaml.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import re
@@ -50,6 +51,7 @@ def _cities() -> list[dict]:
     )
 
 
+@cache
 def _admin1_map() -> dict[str, str]:
     return load_rules("places")["geonames_admin1"]
 
@@ -78,10 +80,14 @@ class GeoIndex:
     cities_by_name: dict[str, tuple[tuple, ...]]
 
 
+def _ascii(name: str) -> str:
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+
+
 def place_key(name: str) -> str:
     """The form place names are compared in: accents, case, spaces, hyphens, apostrophes and
     a leading Arabic article ignored ("Al-Khobar", "Alkhobar" and "Al Khobar" are one)."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    folded = name if name.isascii() else _ascii(name)
     folded = _ARABIC_ARTICLE.sub("", folded.strip())
     key = re.sub(r"[^a-z0-9]", "", folded.casefold())
     if key.startswith("al") and len(key) > 6 and name[:2].casefold() == "al":
@@ -101,17 +107,38 @@ def _city_keys(city: dict) -> set[str]:
 
 
 def build_index() -> GeoIndex:
+    """The index, from geonames' cities read once, the most populous first (so each name's
+    cities are in that order as they are added)."""
+    was_enabled = gc.isenabled()
+    gc.disable()  # hundreds of thousands of tuples that all live on: no cycles to look for
+    try:
+        return _build_index()
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build_index() -> GeoIndex:
     by_country, by_subdivision, by_name = defaultdict(list), defaultdict(list), defaultdict(list)
-    for city in _cities():
+    admin1 = _admin1_map()
+    for city in sorted(_cities(), key=lambda c: -c["population"]):
+        code = admin1.get(f"{city['countrycode']}.{city['admin1code']}")
         by_country[city["countrycode"]].append(city)
-        if code := city_subdivision(city):
+        if code:
             by_subdivision[code].append(city)
+        place = (
+            city["name"],
+            city["countrycode"],
+            code,
+            round(city["latitude"], 4),
+            round(city["longitude"], 4),
+        )
         for key in _city_keys(city):
-            by_name[key].append(city)
+            by_name[key].append(place)
     return GeoIndex(
         {code: _centre(cities) for code, cities in by_country.items()},
         {code: _centre(cities) for code, cities in by_subdivision.items()},
-        {name: _city_places(cities) for name, cities in by_name.items()},
+        {name: tuple(found) for name, found in by_name.items()},
     )
 
 
@@ -186,19 +213,6 @@ def _subdivisions_by_name() -> dict[str, list[str]]:
         if sub.parent_code is None:
             index[place_key(sub.name)].append(sub.code)
     return dict(index)
-
-
-def _city_places(cities: list[dict]) -> tuple[tuple, ...]:
-    return tuple(
-        (
-            c["name"],
-            c["countrycode"],
-            city_subdivision(c),
-            round(c["latitude"], 4),
-            round(c["longitude"], 4),
-        )
-        for c in sorted(cities, key=lambda c: -c["population"])
-    )
 
 
 @cache

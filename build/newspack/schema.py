@@ -70,6 +70,11 @@ def table_description(table: str) -> tuple[str, str]:
     return spec["title"], spec["description"]
 
 
+def table_module(table: str) -> str:
+    """The pipeline module that makes a table's rows (schemas/<table>.yaml: module)."""
+    return _table_spec(table)["module"]
+
+
 def tables_in_dependency_order() -> list[str]:
     """Tables ordered so that every table comes after the tables it references."""
     ordered: list[str] = []
@@ -117,6 +122,7 @@ def table_schema(table: str) -> dict[str, Any]:
 _NON_EMPTY = pa.Check.str_length(min_value=1, name="non-empty text", error="non-empty text")
 
 
+@cache
 def pandera_schema(table: str) -> pa.DataFrameSchema:
     """pandera schema derived from the Frictionless schema (plus our timestamp format)."""
     frictionless_form = table_schema(table)

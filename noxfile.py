@@ -35,7 +35,8 @@ def build(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite (unit tests on fixtures, integration tests on the real dumps)."""
     _install(session, "test")
-    session.run("pytest", *session.posargs)
+    # One test file per worker, a worker per core: a file's fixtures are built once.
+    session.run("pytest", "-n", "auto", "--dist", "loadfile", *session.posargs)
 
 
 @nox.session(python=PYTHON)

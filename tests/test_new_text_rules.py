@@ -90,3 +90,33 @@ def test_figures_on_new_text(text, expected):
 
     figures = extract(text, load_model()(text))
     assert [(f.value, f.unit, f.qualifier) for f in figures] == expected
+
+
+def test_laws_events_and_listed_places():
+    found = _entities(
+        "Pakistan and India last met under the Indus Waters Treaty before the Al-Shehab 2 "
+        "exercise began.",
+        "Flights resumed to Karachi, Sukkur and Multan on Monday.",
+    )
+    assert {("LAW", "Indus Waters Treaty"), ("EVENT", "Al-Shehab 2")} <= found
+    assert {("GPE", "Karachi"), ("GPE", "Sukkur"), ("GPE", "Multan")} <= found
+
+
+def test_a_page_without_its_title_is_an_article_of_its_own():
+    from layouts import dump_text, munir_article, render
+    from newspack.parse import parse_dump
+    from newspack.read import read_bytes
+
+    first = render(munir_article(), "dump002")
+    headless = [
+        "https://arab.news/x7k2q",
+        "- Officials say the new terminal will double cargo capacity",
+        "- The port authority expects the work to end next year",
+        "KARACHI: Work began on Monday on a new cargo terminal at the port, officials said.",
+        "The project is expected to take a year.",
+    ]
+    versions = parse_dump(read_bytes(dump_text(first, headless).encode(), "004_f00d.txt")).versions
+    assert [v.layout for v in versions][-1] == "headerless"
+    assert versions[-1].title == "Officials say the new terminal will double cargo capacity"
+    assert versions[-1].title_line is None
+    assert "Work began on Monday" not in " ".join(p.text for p in versions[0].paragraphs)

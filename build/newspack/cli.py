@@ -48,7 +48,7 @@ def say(text: str, style: str | None = None, label: str | None = None) -> None:
         line.append(text)
     else:
         line.append(text, style=style)
-    console.print(line)
+    console.print(line, soft_wrap=True)  # a path is never cut across lines
 
 
 def fail(text: str, status: int = 1) -> typer.Exit:

@@ -29,6 +29,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from functools import cache
+from itertools import pairwise
 
 import pandas as pd
 from nameparser.config import CONSTANTS as NAME_CONSTANTS
@@ -45,7 +46,7 @@ BATCH_SIZE = 64
 CONNECTORS = {"of", "for", "the", "and", "on", "&"}
 # Kinds a rule gives that rule out a place ("Khyber Pakhtunkhwa" defined as the long form
 # of "KP" is a place although the model tags it ORG).
-NOT_PLACES = {"PERSON", "NORP", "LOC", "FAC", "PRODUCT"}
+NOT_PLACES = {"PERSON", "NORP", "LOC", "FAC", "PRODUCT", "LAW", "EVENT"}
 # Words after which a capitalised name is a place ("floods in Jubail").
 LOCATIVE_PREPOSITIONS = {"in", "near", "outside", "across", "around", "into", "inside"}
 CORE_POSTS = {"minister", "president", "secretary", "director", "chief", "premier", "senator"}
@@ -142,6 +143,7 @@ class Mention:
     name: str = ""  # canonical name in the article, set by clustering
     type: str = ""
     rule: str = AS_WRITTEN  # the rule that gave the name (mentions.name_rule)
+    in_place_list: bool = False  # listed beside a name the model calls a place
 
     @property
     def surface(self) -> str:
@@ -430,15 +432,18 @@ def _dateline_span(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
 
 
 def _product_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
-    """Platforms the model missed ("on X", "WhatsApp groups"), where no span covers them."""
+    """Platforms and named events the model missed ("on X", "the Al-Shehab 2 exercise"),
+    where no span of its own covers them."""
+    found = [(s, e, "PRODUCT") for s, e in kinds.product_spans(text)]
+    found += [(s, e, "EVENT") for s, e in kinds.event_spans(text)]
     added = []
-    for start, end in kinds.product_spans(text):
+    for start, end, label in found:
         if any(s.start < end and start < s.end for s in spans):
             continue
         sentence = next(
             (x.text.strip() for x in doc.sents if x.start_char <= start < x.end_char), text
         )
-        added.append(SpanFound(start, end, "PRODUCT", sentence))
+        added.append(SpanFound(start, end, label, sentence))
     return added
 
 
@@ -555,8 +560,15 @@ def _resolve_name(m: Mention, ctx: ArticleContext) -> tuple[str, str, str]:
         return surface, "PRODUCT", AS_WRITTEN
     if kinds.is_facility(surface):
         return surface, "FAC", AS_WRITTEN
+    if kinds.is_law(surface):
+        return surface, "LAW", AS_WRITTEN
     if kinds.is_natural_feature(m.src.text, m.end):
         return surface, "LOC", AS_WRITTEN
+    # "the Al-Shehab 2 exercise" is the event; "the SCO summit" is the SCO's, not the SCO.
+    if kinds.is_event(m.src.text, m.end) and not (
+        _is_region(surface) or _ACRONYM.fullmatch(surface)
+    ):
+        return surface, "EVENT", AS_WRITTEN
     if m.label == "PERSON" and len(words) >= 2 and words[-1] in _org_words():
         return surface, "ORG", AS_WRITTEN
     if m.label == "PERSON" and kinds.is_brand_word(surface):
@@ -615,11 +627,28 @@ def _place_for(m: Mention, label: str, ctx: ArticleContext) -> places.Place | No
         return place if place.country_code in known else None
     if m.sentence.startswith(m.surface):
         return None
-    if _after_locative(m):
+    if _after_locative(m) or m.in_place_list:
         return place
     # A longer name the model calls an organisation is one ("a White House lunch"), even
     # where a town bears it; one word of a country the article names is the town.
     return place if place.country_code in known and " " not in name else None
+
+
+_LIST_JOINT = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
+
+
+def _mark_place_lists(mentions: list[Mention]) -> None:
+    """Mark names listed next to a name the model calls a place ("Karachi, Lahore and
+    Multan"): the list is evidence that they are places too."""
+    by_text: dict[tuple, list[Mention]] = defaultdict(list)
+    for m in mentions:
+        by_text[(id(m.src), m.src.text)].append(m)
+    for group in by_text.values():
+        group.sort(key=lambda m: m.start)
+        for left, right in pairwise(group):
+            if _LIST_JOINT.fullmatch(left.src.text[left.end : right.start]):
+                left.in_place_list |= right.label == "GPE"
+                right.in_place_list |= left.label == "GPE"
 
 
 def _after_locative(m: Mention) -> bool:
@@ -669,6 +698,7 @@ def canonicalise(
     for m in mentions:
         by_article[m.src.article_id].append(m)
     contexts = {a: _article_context(ms, datelines.get(a)) for a, ms in by_article.items()}
+    _mark_place_lists(mentions)
     forced: dict[int, str] = {}
     for article, ms in by_article.items():
         for m in ms:

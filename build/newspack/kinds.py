@@ -4,7 +4,8 @@ around it, by the data in rules/entity_kinds.yaml.
 - capitalised words that name nothing alone ("the Kingdom", "AI", "MoU") and hyphenated
   attitudes ("anti-Israel") are not entities;
 - online platforms are products, and are found where the model misses them;
-- a name ending in "Airport", "Causeway", "Palace" ... is a facility;
+- a name ending in "Airport", "Causeway", "Palace" ... is a facility, one ending in
+  "Treaty", "Agreement", "Act" ... a law, one followed by "exercise", "summit" ... an event;
 - a name followed by "river", "mountains", "valley" ... is a natural feature (LOC);
 - a one-word name with a capital inside ("QatarEnergy", "TikTok") is no person's name.
 """
@@ -77,17 +78,30 @@ def is_facility(surface: str) -> bool:
 _WORD = re.compile(r"[A-Za-z]+")
 
 
-def is_natural_feature(text: str, end: int) -> bool:
-    """True when the name ending at `end` is followed by a feature word ("river"), directly
-    or through a list of names ("the Chenab and Ravi rivers")."""
-    after = text[end : end + 60]
-    words = _WORD.findall(after)[:6]
-    for word in words:
-        if word in _kinds()["feature_words"]:
+def is_law(surface: str) -> bool:
+    words = surface.split()
+    return len(words) >= 2 and words[-1] in _kinds()["law_endings"]
+
+
+def _followed_by(text: str, end: int, words: list[str]) -> bool:
+    """True when the name ending at `end` is followed by one of `words`, directly or through
+    a list of names ("the Chenab and Ravi rivers")."""
+    for word in _WORD.findall(text[end : end + 60])[:6]:
+        if word in words:
             return True
         if word[:1].islower() and word != "and":
             return False
     return False
+
+
+def is_natural_feature(text: str, end: int) -> bool:
+    """A name followed by a feature word: "the Sutlej river"."""
+    return _followed_by(text, end, _kinds()["feature_words"])
+
+
+def is_event(text: str, end: int) -> bool:
+    """A name followed by an event word: "the Al-Shehab 2 exercise"."""
+    return _followed_by(text, end, _kinds()["event_words"])
 
 
 def is_brand_word(surface: str) -> bool:
@@ -95,3 +109,27 @@ def is_brand_word(surface: str) -> bool:
     or an organisation, never a person's name (names are "McDonald"-like only rarely,
     and then with their given name beside them)."""
     return " " not in surface and "-" not in surface and any(c.isupper() for c in surface[2:])
+
+
+@cache
+def _event_name() -> re.Pattern[str]:
+    words = "|".join(map(re.escape, _kinds()["event_words"]))
+    name = r"[A-Z][\w’'-]*"
+    return re.compile(
+        rf"(?<![\w’'-])(?P<name>{name}(?:\s+(?:{name}|\d+|[IVXL]+))*?(?:\s+(?:\d+|[IVXL]+))?)"
+        rf"\s+(?:{words})\b"
+    )
+
+
+def event_spans(text: str) -> list[tuple[int, int]]:
+    """Names right before an event word ("the Al-Shehab 2 exercise"), which the model
+    often leaves out; not an acronym alone ("the SCO summit" is the SCO's)."""
+    spans = []
+    for match in _event_name().finditer(text):
+        name = match["name"]
+        if name.split()[0] in ("The", "A", "An", "This", "That") or re.fullmatch(
+            r"[A-Z0-9]+", name
+        ):
+            continue
+        spans.append(match.span("name"))
+    return spans

@@ -281,5 +281,48 @@ def fetch(
         raise fail(str(error)) from error
 
 
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL to run (read-only): tables and views.")],
+    package: Annotated[Path | None, typer.Option(help="Package folder.", show_default=HERE)] = None,
+    version: Annotated[
+        str | None,
+        typer.Option(help="Query a released version instead (downloaded and verified)."),
+    ] = None,
+    index: Annotated[
+        str | None,
+        typer.Option(help="releases.json: a path or URL.", show_default=f"releases.json in {HERE}"),
+    ] = None,
+    cache: Annotated[Path | None, typer.Option(help="Download cache folder.")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Run SQL on the package's DuckDB file (or a released version's) and print the result."""
+    from newspack.config import DIST_DIRNAME, DUCKDB_NAME
+    from newspack.fetch import FetchError
+    from newspack.fetch import fetch as fetch_release
+    from newspack.query import FORMATS, QueryError, as_csv, as_json, duckdb_of_release, run_query
+
+    if output not in FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
+    try:
+        if version:
+            zip_path = fetch_release(version, index or workspace() / RELEASES_INDEX_NAME, cache)
+            database = duckdb_of_release(zip_path)
+        else:
+            database = _folder(package) / DIST_DIRNAME / DUCKDB_NAME
+        columns, rows = run_query(database, sql)
+    except (FetchError, QueryError) as error:
+        raise fail(str(error)) from error
+    if output == "csv":
+        typer.echo(as_csv(columns, rows), nl=False)
+    elif output == "json":
+        typer.echo(as_json(columns, rows))
+    else:
+        result = Table(*columns)
+        for row in rows:
+            result.add_row(*("" if v is None else str(v) for v in row))
+        Console().print(result)
+
+
 if __name__ == "__main__":
     app()

@@ -631,3 +631,45 @@ def test_a_data_dictionary_of_the_user_is_not_replaced(dumps, tmp_path):
     report = pipeline.run(dumps, out)
     assert (out / "docs" / "data-dictionary.md").read_text() == "# my own notes\n"
     assert any("data-dictionary.md: not written by newspack" in w for w in report.warnings)
+
+
+# --- found by review -------------------------------------------------------------------------
+
+
+def test_a_first_publication_killed_after_the_data_swap_does_not_block_the_next(
+    dumps, tmp_path, monkeypatch
+):
+    from newspack import publish
+
+    def crash(step):
+        if step == "data":
+            raise KeyboardInterrupt  # what a kill between two steps leaves behind
+
+    monkeypatch.setattr(publish, "after_step", crash)
+    out = tmp_path / "o"
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run(dumps, out)
+    monkeypatch.undo()
+    report = pipeline.run(dumps, out)
+    assert any("rolled back" in w for w in report.warnings)
+    assert (out / "datapackage.json").is_file()
+
+
+def test_duckdb_reaching_data_through_dot_dot_is_refused(dumps, tmp_path):
+    out = tmp_path / "o"
+    with pytest.raises(NotOwned, match="--duckdb names a file newspack publishes"):
+        pipeline.run(dumps, out, duckdb_path=out / "dist" / ".." / "data" / "x.duckdb")
+
+
+def test_a_folder_at_the_journal_path_is_a_message_not_a_traceback(dumps, published):
+    (published / JOURNAL_NAME).mkdir()
+    result = _cli("build", "--dumps", str(dumps), "--out", str(published))
+    assert result.exit_code == 1 and "a folder where the publication journal goes" in result.output
+
+
+def test_utf16_news_text_with_curly_quotes_is_read():
+    from newspack.read import read_bytes
+
+    text = "Pakistan\u2019s \u201cfloods\u201d hit Sindh, officials said.\n" * 20
+    dump = read_bytes(text.encode("utf-16"), "001_u16.txt")
+    assert dump.encoding == "utf-16" and dump.lines[0].text == text.split("\n")[0]

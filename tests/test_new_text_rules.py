@@ -83,6 +83,13 @@ def test_rivers_are_natural_features():
             [(42e6, "SAR", None), (11.2e6, "USD", None)],
         ),
         ("Prices rose 10 to 20 percent.", [(10, "percent", None), (20, "percent", None)]),
+        # found by review: a change and a level are no range; a bigger low end keeps its
+        # own scale; "Between" with a capital; currency words quantulum3 takes in
+        ("Exports rose 12 percent to $2.5 billion.", [(12, "percent", None), (2.5e9, "USD", None)]),
+        ("It went from $500,000 to $1 million.", [(5e5, "USD", None), (1e6, "USD", None)]),
+        ("Between 800 and 900 people fled.", [(800, "people", None), (900, "people", None)]),
+        ("Each family got 5,000 rupees.", [(5000, "PKR", None)]),
+        ("Pakistan were 164-7 in reply.", []),
     ],
 )
 def test_figures_on_new_text(text, expected):
@@ -120,3 +127,15 @@ def test_a_page_without_its_title_is_an_article_of_its_own():
     assert versions[-1].title == "Officials say the new terminal will double cargo capacity"
     assert versions[-1].title_line is None
     assert "Work began on Monday" not in " ".join(p.text for p in versions[0].paragraphs)
+
+
+def test_homonyms_hosts_and_short_names_found_by_review():
+    assert {("GPE", "Dubai"), ("GPE", "Doha")} <= _entities(
+        "India said thousands of its workers in Dubai and Doha would be flown home."
+    )
+    hosts = _entities("Leaders gathered at the Riyadh summit and the Doha forum on Monday.")
+    assert not any(kind == "EVENT" for kind, _ in hosts)
+    assert ("PERSON", "Chad Smith") in _entities(
+        "Chad Smith, the envoy, arrived. Chad said the talks were useful."
+    )
+    assert ("PERSON", "McCarthy") in _entities("Ms. McCarthy said the vote would pass.")

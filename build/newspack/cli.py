@@ -154,6 +154,8 @@ def build(
         paths, _ = pipeline.find_dumps(dumps, follow_links)
     except FileNotFoundError as error:
         raise fail(str(error)) from error
+    except OSError as error:  # a name too long, a folder that cannot be listed
+        raise fail(f"{dumps}: {error.strerror or error}") from error
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

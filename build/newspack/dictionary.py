@@ -103,6 +103,9 @@ def write(tables: dict[str, pd.DataFrame], out_dir: Path) -> Path | None:
     """Write docs/data-dictionary.md into out_dir, unless a file there is not newspack's
     (then None: it is left as it is)."""
     path = out_dir / DICTIONARY_PATH
+    folder = path.parent
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        return None  # docs/ is a link or a file: not a folder newspack may write into
     if path.is_symlink() or (path.exists() and not _is_ours(path)):
         return None
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -82,9 +82,13 @@ def _package(path: Path, read: Callable[[str], bytes]) -> Package:
             or ".." in Path(location).parts
         ):
             raise PackageError(f"{path}: resource path {location!r} leaves the package")
-        if not isinstance(resource.get("schema"), dict) or "primaryKey" not in resource["schema"]:
-            raise PackageError(f"{path}: resource {resource.get('name')!r} has no primary key")
-        tables[resource["name"]] = _read_csv(read(location))
+        schema = resource.get("schema")
+        if not isinstance(schema, dict) or not {"primaryKey", "fields"} <= schema.keys():
+            raise PackageError(f"{path}: resource {resource.get('name')!r} has no schema and key")
+        frame = _read_csv(read(location))
+        if missing := set(schema["primaryKey"]) - set(frame.columns):
+            raise PackageError(f"{path}: {location} lacks its key columns {sorted(missing)}")
+        tables[resource["name"]] = frame
     return Package(descriptor, tables)
 
 

@@ -564,20 +564,23 @@ def _resolve_name(m: Mention, ctx: ArticleContext) -> tuple[str, str, str]:
         return surface, "LAW", AS_WRITTEN
     if kinds.is_natural_feature(m.src.text, m.end):
         return surface, "LOC", AS_WRITTEN
-    # "the Al-Shehab 2 exercise" is the event; "the SCO summit" is the SCO's, not the SCO.
+    # "the Al-Shehab 2 exercise" is the event; "the SCO summit" is the SCO's.
     if kinds.is_event(m.src.text, m.end) and not (
-        _is_region(surface) or _ACRONYM.fullmatch(surface)
-    ):
+        places.candidates(surface) or _ACRONYM.fullmatch(surface)
+    ):  # "the Riyadh summit" is Riyadh's
         return surface, "EVENT", AS_WRITTEN
     if m.label == "PERSON" and len(words) >= 2 and words[-1] in _org_words():
         return surface, "ORG", AS_WRITTEN
-    if m.label == "PERSON" and kinds.is_brand_word(surface):
+    if m.label == "PERSON" and not m.role and kinds.is_brand_word(surface):
         return surface, "ORG", AS_WRITTEN
     words = surface.split()
     if len(words) == 1:
         # Only within the article: across articles one word may be many people, and a
         # place is never a short form of a person ("Pakistan" of "KSRelief Pakistan").
-        person = None if _is_region(surface) else ctx.person_index.the_one(surface)
+        # A country is a short form of a person only where the model reads a person there
+        # ("Chad said", after "Chad Smith"), never against it ("KSRelief Pakistan").
+        region = _is_region(surface) and m.label != "PERSON"
+        person = None if region else ctx.person_index.the_one(surface)
         if person:
             return person, "PERSON", "person_in_article"
         if m.label == "NORP":

@@ -120,7 +120,7 @@ def fetch(
             path=cache,
             progressbar=False,
         )
-    except requests.RequestException as error:
+    except (requests.RequestException, OSError) as error:
         raise FetchError(f"could not download release {version} from {url}: {error}") from error
     except ValueError as error:
         raise FetchError(

@@ -51,9 +51,9 @@ _NUMBER_WORD = re.compile(
     r"seventy|eighty|ninety|hundred|thousand|million|billion|dozen)\b"
 )
 _REFERENCE_BEFORE = re.compile(r"(?i)\b(?:the|its|their|his|her|our|both|these|those)\s+$")
-_FROM = re.compile(r"\bfrom\s+(?:\w+\s+)?$")
+_FROM = re.compile(r"(?i)\bfrom\s+(?:\w+\s+)?$")
 _TO = re.compile(r"\b(?:to|down to)\s+(?:\w+\s+)?$")
-_BETWEEN = re.compile(r"\bbetween\s+(?:\w+\s+)?$")
+_BETWEEN = re.compile(r"(?i)\bbetween\s+(?:\w+\s+)?$")
 _UNIT_NAMES = {
     "kilometre": "km",
     "day": "days",
@@ -131,6 +131,8 @@ def _currency(text: str, start: int, end: int, quantity) -> tuple[str | None, in
             return code, start, end
     if before := money.currency_before(text[:start]):
         return before[0], before[1], end
+    if inside := money.currency_after(" " + text[start:end].split()[-1]):
+        return inside[0], start, end  # quantulum3 took the word in: "5,000 rupees"
     if after := money.currency_after(text[end:]):
         return after[0], start, end + after[1]
     return None, start, end

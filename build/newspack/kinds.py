@@ -108,7 +108,12 @@ def is_brand_word(surface: str) -> bool:
     """One word with a capital letter after its first ("QatarEnergy", "TikTok"): a brand
     or an organisation, never a person's name (names are "McDonald"-like only rarely,
     and then with their given name beside them)."""
+    if _SURNAME_PREFIX.match(surface):
+        return False  # McCarthy, MacDonald, O'Brien, DeSantis
     return " " not in surface and "-" not in surface and any(c.isupper() for c in surface[2:])
+
+
+_SURNAME_PREFIX = re.compile(r"(?:Mc|Mac|O[’']|D[’']|De|Di|Da|Du|La|Le|Van|Von)[A-Z]")
 
 
 @cache

@@ -85,7 +85,7 @@ def _range_pattern() -> re.Pattern[str]:
     end = rf"(?:(?P<cur{{n}}>{currency})\s?)?(?P<n{{n}}>{_NUMBER})(?:\s+(?P<scale{{n}}>{scale})\b)?"
     percent = r"\s*(?:%|percent\b|per cent\b)"
     return re.compile(
-        rf"(?:(?P<between>\bbetween\s+)|(?P<from>\bfrom\s+))?(?<![\w.,]){end.format(n=1)}"
+        rf"(?:(?P<between>\b(?i:between)\s+)|(?P<from>\b(?i:from)\s+))?(?<![\w.,]){end.format(n=1)}"
         rf"(?P<percent1>{percent})?\s*(?P<sep>-|–|\bto\b|\band\b)\s*{end.format(n=2)}"
         rf"(?P<percent>{percent})?(?![\w.,]\d)"
     )
@@ -122,12 +122,26 @@ def find_ranges(text: str) -> list[tuple[RangeEnd, RangeEnd, bool]]:
         suffix = currency_after(text[match.end() :])
         code = _currency_code(match["cur1"] or match["cur2"]) or (suffix[0] if suffix else None)
         percent = bool(match["percent"] or match["percent1"])
-        if not (code or percent or match["between"]):
+        if (match["percent1"] and not match["percent"]) or (percent and code):
+            continue  # "rose 12 percent to $2.5 billion": a change and a level, no range
+        if not (code or percent or _is_count_range(match, text)):
             continue  # "164-7", "pages 10-20": no range of amounts
         if not (code or percent) and all(_is_year(match[n]) for n in ("n1", "n2")):
             continue  # "between 2019 and 2021": a span of years
         found.append((*_ends(match, code, percent, suffix), bool(match["from"])))
     return found
+
+
+_COUNTED_NOUN = re.compile(r"\s+[a-z][a-z-]+")
+
+
+def _is_count_range(match: re.Match[str], text: str) -> bool:
+    """A range of counts: marked ("between", "from") or a rising pair of numbers before the
+    noun they count ("10-20 people", "400 to 500 pilgrims"; not a score, "164-7 runs")."""
+    if match["between"] or match["from"]:
+        return True
+    rising = _number(match["n1"]) < _number(match["n2"]) or bool(match["scale2"])
+    return rising and bool(_COUNTED_NOUN.match(text, match.end()))
 
 
 def _currency_code(written: str | None) -> str | None:
@@ -136,7 +150,10 @@ def _currency_code(written: str | None) -> str | None:
 
 def _ends(match: re.Match[str], code: str | None, percent: bool, suffix) -> tuple:
     scale = match["scale2"] or match["scale1"]
-    scales = [match["scale1"] or scale, scale]
+    # "between 15 and 17 million": the scale of the high end is the low end's too, unless
+    # the low end is already the bigger number ("from $500,000 to $1 million").
+    carry = _number(match["n1"]) < _number(match["n2"])
+    scales = [match["scale1"] or (scale if carry else None), scale]
     ends = [
         max(match.end("n1"), match.end("scale1"), match.end("percent1")),
         match.end() + suffix[1] if suffix else match.end(),

@@ -146,13 +146,14 @@ def check_output(out_dir: Path) -> None:
 def check_duckdb_place(path: Path, out_dir: Path, cache_root: Path | None) -> None:
     """Refuse (NotOwned) a DuckDB path that is one of newspack's own: the descriptor, a file
     in data/, the lock, the journal, a staging or scratch folder, or the cache."""
-    path, out_dir = path.absolute(), out_dir.absolute()
+    # Resolved: "dist/../data/x.duckdb" and links into data/ are data/ too.
+    path, out_dir = path.resolve(), out_dir.resolve()
     own = [
         out_dir / DESCRIPTOR_NAME,
         out_dir / ".newspack.lock",
         out_dir / ".newspack-publish.json",
     ]
-    inside = [out_dir / DATA_DIRNAME] + ([cache_root.absolute()] if cache_root else [])
+    inside = [out_dir / DATA_DIRNAME] + ([cache_root.resolve()] if cache_root else [])
     staged = path.parent == out_dir and path.name.startswith(
         (".newspack-staging-", ".newspack-store-")
     )

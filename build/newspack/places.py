@@ -42,6 +42,7 @@ class Place:
     subdivision_code: str | None
     latitude: float | None  # None for a subdivision whose cities geonames cannot place
     longitude: float | None
+    population: int | None = None  # a city's, for telling homonyms apart
 
 
 @cache
@@ -132,6 +133,7 @@ def _build_index() -> GeoIndex:
             code,
             round(city["latitude"], 4),
             round(city["longitude"], 4),
+            city["population"],
         )
         for key in _city_keys(city):
             by_name[key].append(place)
@@ -236,4 +238,17 @@ def resolve(name: str, countries_in_context: frozenset[str] = frozenset()) -> Pl
     if not found:
         return None
     in_context = [p for p in found if p.country_code in countries_in_context]
+    if in_context and _far_smaller(in_context[0], found[0]):
+        return found[0]  # "Dubai" in an article naming India is still the big city
     return (in_context or list(found))[0]
+
+
+# A city of a country the article names is preferred to the biggest city of the name
+# unless it is this many times smaller (a village sharing a famous name).
+HOMONYM_POPULATION_RATIO = 20
+
+
+def _far_smaller(candidate: Place, biggest: Place) -> bool:
+    return candidate.kind == biggest.kind == "city" and (
+        candidate.population or 0
+    ) * HOMONYM_POPULATION_RATIO < (biggest.population or 0)

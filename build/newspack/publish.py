@@ -34,7 +34,14 @@ from newspack.config import (
     DUCKDB_NAME,
 )
 from newspack.frames import write_csv
-from newspack.ownership import NotOwned, check_duckdb_target, mark, owned, remove_owned
+from newspack.ownership import (
+    NotOwned,
+    check_duckdb_place,
+    check_duckdb_target,
+    mark,
+    owned,
+    remove_owned,
+)
 from newspack.schema import (
     column_names,
     duckdb_ddl,
@@ -259,6 +266,8 @@ def recover(out_dir: Path) -> str | None:
     journal_path = out_dir / JOURNAL_NAME
     if not os.path.lexists(journal_path):
         return None
+    if journal_path.is_dir() and not journal_path.is_symlink():
+        raise NotOwned(f"{journal_path}: a folder where the publication journal goes; remove it")
     try:
         journal = _read_journal(journal_path)
     except (OSError, ValueError) as error:
@@ -272,6 +281,9 @@ def recover(out_dir: Path) -> str | None:
         outcome = _carry_out(out_dir, journal, staging)
     except (OSError, ValueError, KeyError, TypeError) as error:
         outcome = f"could not finish or undo an interrupted publication ({error}); left as it is"
+        parked, data = staging / "previous-data", out_dir / DATA_DIRNAME
+        if parked.is_dir() and not os.path.lexists(data):
+            parked.rename(data)  # never delete the only copy of the previous data/
     _remove_journal(journal_path)
     remove_owned(staging, STAGING_KIND)
     return outcome
@@ -315,6 +327,8 @@ def _carry_out(out_dir: Path, journal: dict, staging: Path) -> str:
         previous = None  # the swap had not started: data/ is the previous one
     if previous is not None:
         _swap_dir(previous, data, staging / "discarded-data")
+    elif journal.get("had_data") is False and data.is_dir() and _data_matches(new_descriptor, data):
+        data.rename(staging / "discarded-data")  # a first publication: there was no data/
     return "rolled back an interrupted publication"
 
 
@@ -353,6 +367,7 @@ def publish(tables: Tables, out_dir: Path, duckdb_path: Path | None = None) -> d
         raise
     after_step("staged")
     try:  # what the build may replace is checked again now, before anything is replaced
+        check_duckdb_place(duckdb_path, out_dir, None)
         check_duckdb_target(duckdb_path)
     except NotOwned:
         remove_owned(staging, STAGING_KIND)
@@ -366,6 +381,7 @@ def publish(tables: Tables, out_dir: Path, duckdb_path: Path | None = None) -> d
             "staging": staging.name,
             "descriptor_sha256": _sha256(new_descriptor),
             "duckdb": str(recorded),
+            "had_data": os.path.lexists(out_dir / DATA_DIRNAME),
         },
     )
     _swap_dir(data_dir, out_dir / DATA_DIRNAME, staging / "previous-data")

@@ -22,6 +22,7 @@ _BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # C0 control bytes other than tab, line feed, vertical tab, form feed and carriage return.
 _BINARY_CONTROL = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 MAX_CONTROL_BYTES = 8
 
 
@@ -120,6 +121,8 @@ def _refuse_binary(data: bytes, file: str) -> None:
         raise DumpError(
             f"{file}: line {line}: NUL byte; this is binary data, not a text dump", line
         )
+    if data.startswith(_UTF16_BOMS):
+        return  # its bytes are not characters: checked once decoded (decode)
     controls = _BINARY_CONTROL.findall(data)
     if len(controls) > max(MAX_CONTROL_BYTES, len(data) // 100):
         line = _line_of_offset(data, data.index(controls[0]))
@@ -172,6 +175,9 @@ def decode(data: bytes, file: str) -> tuple[str, str]:
             text, encoding = data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as error:
             raise DumpError(f"{file}: UTF-16 byte order mark, but {error.reason}") from error
+        controls = _TEXT_CONTROL.findall(text)
+        if len(controls) > max(MAX_CONTROL_BYTES, len(text) // 100):
+            raise DumpError(f"{file}: line 1: {len(controls)} control characters; binary data")
     else:
         encoding = "utf-8-sig" if data.startswith(_BOM) else "utf-8"
         try:

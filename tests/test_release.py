@@ -176,3 +176,19 @@ def test_a_cached_release_is_not_downloaded_again(server, tmp_path):
     first = fetch("1.2.3", index, tmp_path / "cache")
     (server[0] / "newspack-1.2.3.zip").unlink()  # the server no longer has it
     assert fetch("1.2.3", index, tmp_path / "cache") == first
+
+
+def test_release_urls_follow_one_setting(monkeypatch):
+    from newspack.release import BASE_URL_VARIABLE, release_url
+
+    home = schema.package_metadata()["homepage"]
+    version = "1.2.0"
+    monkeypatch.delenv(BASE_URL_VARIABLE, raising=False)
+    assert release_url(version).startswith(home + "/")
+    assert release_url(version, "https://mirror.example/np/").startswith(
+        "https://mirror.example/np/"
+    )
+    monkeypatch.setenv(BASE_URL_VARIABLE, "https://fork.example/np")
+    assert release_url(version) == (
+        f"https://fork.example/np/releases/download/v{version}/newspack-{version}.zip"
+    )

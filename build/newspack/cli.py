@@ -249,6 +249,13 @@ def release(
     bump: Annotated[
         str | None, typer.Option(help="Force major, minor or patch instead of the rule.")
     ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Where releases are downloaded from (a fork or mirror).",
+            show_default="$NEWSPACK_RELEASE_BASE_URL, else the homepage in schemas/package.yaml",
+        ),
+    ] = None,
 ) -> None:
     """Build, diff against the previous release, bump the version, write the release zip."""
     from newspack.release import BUMPS, ReleaseError
@@ -257,7 +264,7 @@ def release(
     if bump is not None and bump not in BUMPS:
         raise typer.BadParameter(f"--bump must be one of {', '.join(BUMPS)}")
     try:
-        made = make_release(_folder(dumps, DUMPS_DIRNAME), _folder(out), bump)
+        made = make_release(_folder(dumps, DUMPS_DIRNAME), _folder(out), bump, base_url)
     except (ReleaseError, ValidationFailed, BuildLocked, NotOwned, FileNotFoundError) as error:
         raise fail(str(error)) from error
     say(f"released {made.version} ({made.diff.bump}): {made.zip_path}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import tempfile
 import zipfile
@@ -132,7 +133,20 @@ def _append_changelog(path: Path, entry: str) -> None:
     path.write_text(head.rstrip("\n") + "\n" + body, encoding="utf-8")
 
 
-def release(dumps_dir: Path, out_dir: Path, bump: str | None = None) -> Release:
+BASE_URL_VARIABLE = "NEWSPACK_RELEASE_BASE_URL"
+
+
+def release_url(version: str, base_url: str | None = None) -> str:
+    """Where a release's zip is downloaded from: schemas/package.yaml's release_url under the
+    repository (its homepage), or under base_url / $NEWSPACK_RELEASE_BASE_URL (a mirror)."""
+    meta = package_metadata()
+    base = base_url or os.environ.get(BASE_URL_VARIABLE) or meta["homepage"]
+    return meta["release_url"].format(base=base.rstrip("/"), version=version, name=meta["name"])
+
+
+def release(
+    dumps_dir: Path, out_dir: Path, bump: str | None = None, base_url: str | None = None
+) -> Release:
     """Build, diff against the previous release, version, and write the release."""
     index_path = out_dir / RELEASES_INDEX_NAME
     index = load_index(index_path) if index_path.exists() else {"releases": []}
@@ -161,7 +175,7 @@ def release(dumps_dir: Path, out_dir: Path, bump: str | None = None) -> Release:
     index["releases"].append(
         {
             "version": version,
-            "url": package_metadata()["release_url"].format(version=version, name=name),
+            "url": release_url(version, base_url),
             "sha256": sha256,
             "bytes": zip_path.stat().st_size,
             "created": created,

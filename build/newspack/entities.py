@@ -290,12 +290,9 @@ def _name_start(text: str, start: int) -> int:
 
 
 def _is_plain_name_word(word: str) -> bool:
-    return (
-        word[:1].isupper()
-        and not _is_title(word)
-        and word.strip('.,;:()“”"') == word
-        and not _is_region(word)
-    )
+    # No gazetteer here: spans are cleaned in the per-dump workers, which never load the
+    # place index (seconds and hundreds of MiB per process).
+    return word[:1].isupper() and not _is_title(word) and word.strip('.,;:()“”"') == word
 
 
 def clean_span(
@@ -340,8 +337,11 @@ def clean_span(
         words = words[1:]
     if label in ("ORG", "PERSON") and _is_role_word(words[-1]):
         owner = " ".join(words[:-1])
-        if owner and (_is_region(owner) or owner in _demonyms()):  # "Pakistan PM"
-            out.append((start, start + len(owner), "GPE", None))
+        # "Pakistan PM": one capitalised word before a post is its country (resolved
+        # later); "Emergency Relief Coordinator" is a post alone.
+        if owner and owner[:1].isupper() and " " not in owner:
+            kind = "NORP" if owner in _demonyms() else "GPE"
+            out.append((start, start + len(owner), kind, None))
         return out  # a post without a name: "Emergency Relief Coordinator"
     # nameparser's titles ("National", "General") are safe to strip from a person's name
     # only; from another span only posts and portfolios are, unless what the titles lead
@@ -421,7 +421,7 @@ def _dateline_span(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
     from newspack.parse import parse_dateline
 
     dateline = parse_dateline(text)
-    if dateline is None or not places.candidates(dateline[1]):
+    if dateline is None:
         return []
     written, city, _ = dateline
     at = text.upper().find(city.upper(), 0, len(written) + 1)
@@ -722,7 +722,9 @@ def canonicalise(
             if place is not None:
                 m.type, m.name, m.rule = "GPE", place_name(place, m.name), "place"
                 resolved[(m.type, m.name)] = place
-            elif label == "GPE" and not _after_locative(m):
+            elif label == "GPE" and not (
+                _after_locative(m) or m.name.title() == contexts[article].dateline_city
+            ):
                 m.type = "ORG"  # no known place by that name: an organisation, company or group
             else:
                 m.type = label

@@ -41,7 +41,7 @@ HERE = "the current folder (the repository when run inside a newspack checkout)"
 def say(text: str, style: str | None = None, label: str | None = None) -> None:
     """Print a message as literal text: no rich markup is read from it, and control
     characters (a file name's escape codes) are shown escaped, not sent to the terminal."""
-    text = "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
+    text = "\n".join(pipeline.printable(part) for part in text.split("\n"))
     line = Text()
     if label:
         line.append(f"{label}: ", style=style)

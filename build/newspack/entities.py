@@ -403,7 +403,7 @@ def spans_in(text: str, doc) -> list[SpanFound]:
         for start, end, label, role in clean_span(text, ent.start_char, ent.end_char, ent.label_)
     ]
     spans += _definition_spans(text, doc, spans)
-    spans += _product_spans(text, doc, spans)
+    spans += _rule_spans(text, doc, spans)
     spans += _dateline_span(text, doc, spans)
     # One span per start: a name widened to its start ("Khalid bin Salman" from "bin
     # Salman") replaces the model's shorter span there ("Khalid").
@@ -431,7 +431,7 @@ def _dateline_span(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
     return [SpanFound(at, at + len(city), "GPE", sentence)]
 
 
-def _product_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
+def _rule_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
     """Platforms and named events the model missed ("on X", "the Al-Shehab 2 exercise"),
     where no span of its own covers them."""
     found = [(s, e, "PRODUCT") for s, e in kinds.product_spans(text)]

@@ -88,11 +88,6 @@ class Figure:
     related: int | None = None  # index of the linked figure in the same text
 
 
-def _is_year(number: str) -> bool:
-    number = number.strip()
-    return len(number) == 4 and number.isdigit() and 1800 <= int(number) <= 2100
-
-
 def _is_excluded(text: str, start: int, end: int, surface: str) -> bool:
     before, after = text[:start], text[end:]
     if _DATE_BEFORE.search(before) or _DATE_AFTER.match(after):
@@ -107,7 +102,7 @@ def _is_excluded(text: str, start: int, end: int, surface: str) -> bool:
     if not has_digit and not _NUMBER_WORD.search(surface):
         return True  # quantulum3 reads units into plain words: "a dam", "a key"
     return (
-        _is_year(surface)
+        money.is_year(surface)
         or _VAGUE.match(surface.strip()) is not None
         or (not has_digit and surface.strip().lower() in {"one", "a", "an"})
     )
@@ -243,7 +238,7 @@ def _is_date_number(sentence: str, match: re.Match[str]) -> bool:
     number = match.group(0)
     before, after = sentence[: match.start()], sentence[match.end() :]
     day = number.isdigit() and (_DATE_BEFORE.search(before) or _DATE_AFTER.match(after))
-    return _is_year(number) or bool(day)
+    return money.is_year(number) or bool(day)
 
 
 def _windows(sentence: str) -> list[tuple[int, int]]:

@@ -100,7 +100,9 @@ class RangeEnd:
     percent: bool
 
 
-def _is_year(number: str) -> bool:
+def is_year(number: str) -> bool:
+    """A year ("2025"): never an amount (figures.py and the ranges here)."""
+    number = number.strip()
     return len(number) == 4 and number.isdigit() and 1800 <= int(number) <= 2100
 
 
@@ -126,7 +128,7 @@ def find_ranges(text: str) -> list[tuple[RangeEnd, RangeEnd, bool]]:
             continue  # "rose 12 percent to $2.5 billion": a change and a level, no range
         if not (code or percent or _is_count_range(match, text)):
             continue  # "164-7", "pages 10-20": no range of amounts
-        if not (code or percent) and all(_is_year(match[n]) for n in ("n1", "n2")):
+        if not (code or percent) and all(is_year(match[n]) for n in ("n1", "n2")):
             continue  # "between 2019 and 2021": a span of years
         found.append((*_ends(match, code, percent, suffix), bool(match["from"])))
     return found

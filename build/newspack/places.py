@@ -57,10 +57,6 @@ def _admin1_map() -> dict[str, str]:
     return load_rules("places")["geonames_admin1"]
 
 
-def city_subdivision(city: dict) -> str | None:
-    return _admin1_map().get(f"{city['countrycode']}.{city['admin1code']}")
-
-
 def _centre(cities: list[dict]) -> tuple[float, float]:
     weight = sum(c["population"] for c in cities) or 1
     return (

@@ -63,14 +63,14 @@ def validate(session: nox.Session) -> None:
 def evaluate(session: nox.Session) -> None:
     """Print precision, recall and F1 of the entities against the hand-checked gold list."""
     _install(session)
-    session.run("python", "-m", "newspack.evaluate", *session.posargs)
+    session.run("python", "-m", "newspack.dev.evaluate", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
     """Benchmark builds of synthetic corpora (sizes as arguments, default 100 1000)."""
     _install(session)
-    session.run("python", "-m", "newspack.bench", *session.posargs)
+    session.run("python", "-m", "newspack.dev.bench", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
@@ -80,7 +80,7 @@ def fuzz(session: nox.Session) -> None:
     examples = os.environ.get("NEWSPACK_FUZZ_EXAMPLES", "200")
     session.run(
         "pytest",
-        "tests/test_properties.py",
+        "tests/ingest/test_properties.py",
         "tests/test_fuzz_build.py",
         *session.posargs,
         env={"NEWSPACK_FUZZ_EXAMPLES": examples, "NEWSPACK_PROPERTY_EXAMPLES": examples},
@@ -99,4 +99,4 @@ def release(session: nox.Session) -> None:
 def update_golden(session: nox.Session) -> None:
     """Rewrite tests/golden/row_counts.json from a fresh build (only on purpose)."""
     _install(session)
-    session.run("python", "-m", "newspack.golden")
+    session.run("python", "-m", "newspack.dev.golden")

@@ -5,6 +5,7 @@ folder, and a bad input never stops the build."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -20,11 +21,14 @@ import pytest
 from typer.testing import CliRunner
 
 from layouts import DUMP_002, dump_text, kazakhstan_article, munir_article, render, write_dump
-from newspack import ownership, pipeline
+from newspack import pipeline
 from newspack.cli import app
 from newspack.config import MAX_LINE_CHARS, workspace
-from newspack.ownership import NotOwned
-from newspack.publish import JOURNAL_NAME, STAGING_KIND, BuildLocked
+from newspack.execution import store as store_module
+from newspack.ingest.find import find_dumps
+from newspack.package import ownership
+from newspack.package.ownership import NotOwned
+from newspack.package.publish import JOURNAL_NAME, STAGING_KIND, BuildLocked
 
 runner = CliRunner()
 MUNIR, KAZAKH = munir_article(), kazakhstan_article()
@@ -162,7 +166,7 @@ def test_3_follow_links_reads_only_links_inside_the_dumps_folder(dumps, tmp_path
     inside.mkdir()
     write_dump(inside, "k.txt", dump_text(render(KAZAKH, "dump002")))
     (dumps / "006_cccccccccccccccc.txt").symlink_to(inside / "k.txt")
-    paths, warnings = pipeline.find_dumps(dumps, follow_links=True)
+    paths, warnings = find_dumps(dumps, follow_links=True)
     assert [p.name for p in paths] == ["002_9dd43f1324fd2e02.txt", "006_cccccccccccccccc.txt"]
     assert any("007_bbbbbbbbbbbbbbbb.txt: a symbolic link to a file outside" in w for w in warnings)
 
@@ -197,7 +201,7 @@ def test_4_a_journal_that_cannot_be_completed_is_cleared_not_wedged(dumps, publi
     staging.mkdir()
     ownership.mark(staging, STAGING_KIND)
     (staging / "newspack.duckdb").write_bytes(b"new")
-    descriptor_sha = pipeline.hashlib.sha256((out / "datapackage.json").read_bytes()).hexdigest()
+    descriptor_sha = hashlib.sha256((out / "datapackage.json").read_bytes()).hexdigest()
     (tmp_path / "dir.duckdb").mkdir()
     journal = {"staging": staging.name, "descriptor_sha256": descriptor_sha}
     journal["duckdb"] = str(tmp_path / "dir.duckdb")
@@ -277,14 +281,14 @@ def test_7_an_implausible_date_is_flagged_not_fatal_nor_the_crawl_time(tmp_path,
 
 def test_8_an_unreadable_dump_is_left_out_with_a_message(dumps, tmp_path, monkeypatch):
     write_dump(dumps, "004_eeeeeeeeeeeeeeee.txt", dump_text(render(MUNIR, "dump002")))
-    real = pipeline.read_file
+    real = store_module.read_file
 
     def denied(path, follow_links=False):
         if path.name.startswith("004_"):  # what a file without read permission gives
             raise PermissionError(13, "Permission denied", str(path))
         return real(path, follow_links)
 
-    monkeypatch.setattr(pipeline, "read_file", denied)
+    monkeypatch.setattr(store_module, "read_file", denied)
     result = _cli("build", "--dumps", str(dumps), "--out", str(tmp_path / "o"), "--strict")
     assert result.exit_code == 2
     assert "004_eeeeeeeeeeeeeeee.txt: cannot be read (Permission denied)" in result.output
@@ -313,7 +317,7 @@ def test_9_whitespace_dumps_folders_and_broken_links_are_reported(dumps, tmp_pat
     assert "005_folder.txt: not a regular file" in output
     assert "006_dangling.txt: a symbolic link" in output
     assert "007_loop.txt: a symbolic link" in output
-    _, warnings = pipeline.find_dumps(dumps, follow_links=True)
+    _, warnings = find_dumps(dumps, follow_links=True)
     assert {"006_dangling.txt: a broken symbolic link", "007_loop.txt: a broken symbolic link"} <= {
         w.split(" (")[0] for w in warnings
     }
@@ -377,7 +381,7 @@ def test_11_fetch_with_broken_indexes(tmp_path):
 def test_11_fetch_of_a_file_url_works(tmp_path):
     release = tmp_path / "newspack-1.0.0.zip"
     release.write_bytes(b"release bytes")
-    sha = pipeline.hashlib.sha256(release.read_bytes()).hexdigest()
+    sha = hashlib.sha256(release.read_bytes()).hexdigest()
     index = tmp_path / "releases.json"
     entry = {"version": "1.0.0", "url": release.as_uri(), "sha256": sha}
     index.write_text(json.dumps({"releases": [entry]}))
@@ -425,7 +429,7 @@ def test_12_validate_names_rows_by_key_and_catches_version_counts(tmp_path, buil
     lines[1] = ",".join(row)
     path.write_text("\n".join(lines))
     resource = next(r for r in descriptor["resources"] if r["name"] == "articles")
-    resource["hash"] = "sha256:" + pipeline.hashlib.sha256(path.read_bytes()).hexdigest()
+    resource["hash"] = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
     resource["bytes"] = path.stat().st_size
     (copy / "datapackage.json").write_text(json.dumps(descriptor))
     result = _cli("validate", str(copy))
@@ -484,12 +488,12 @@ WORKER_PARENT = textwrap.dedent(
     import os, sys, time
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
-    from newspack import pipeline
+    from newspack.execution.local import exit_with_parent
 
     if __name__ == "__main__":
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(
-            2, mp_context=context, initializer=pipeline._exit_with_parent,
+            2, mp_context=context, initializer=exit_with_parent,
             initargs=(os.getpid(),),
         )
         pids = {pool.submit(os.getpid).result() for _ in range(8)}
@@ -589,7 +593,7 @@ def test_a_planted_or_broken_journal_never_hangs_crashes_or_deletes(
 def test_fetch_never_replaces_a_file_of_the_user(tmp_path):
     release = tmp_path / "rel.zip"
     release.write_bytes(b"release")
-    sha = pipeline.hashlib.sha256(b"release").hexdigest()
+    sha = hashlib.sha256(b"release").hexdigest()
     index = tmp_path / "i.json"
     index.write_text(json.dumps({"releases": [{"version": 1, "url": str(release), "sha256": sha}]}))
     cache = tmp_path / "cache"
@@ -639,7 +643,7 @@ def test_a_data_dictionary_of_the_user_is_not_replaced(dumps, tmp_path):
 def test_a_first_publication_killed_after_the_data_swap_does_not_block_the_next(
     dumps, tmp_path, monkeypatch
 ):
-    from newspack import publish
+    from newspack.package import publish
 
     def crash(step):
         if step == "data":
@@ -668,7 +672,7 @@ def test_a_folder_at_the_journal_path_is_a_message_not_a_traceback(dumps, publis
 
 
 def test_utf16_news_text_with_curly_quotes_is_read():
-    from newspack.read import read_bytes
+    from newspack.ingest.read import read_bytes
 
     text = "Pakistan\u2019s \u201cfloods\u201d hit Sindh, officials said.\n" * 20
     dump = read_bytes(text.encode("utf-16"), "001_u16.txt")

@@ -8,6 +8,8 @@ Messages are printed as plain text: a path with brackets in it is shown as it is
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -26,12 +28,13 @@ from newspack.config import (
     RELEASES_INDEX_NAME,
     workspace,
 )
-from newspack.frames import read_csv
-from newspack.ownership import NotOwned
-from newspack.publish import JOURNAL_NAME, BuildLocked
-from newspack.schema import table_names
-from newspack.timing import parse_iso
-from newspack.validate import ValidationFailed, validate_tables
+from newspack.ingest.find import find_dumps, printable
+from newspack.ingest.timing import parse_iso
+from newspack.package.ownership import NotOwned
+from newspack.package.publish import JOURNAL_NAME, BuildLocked
+from newspack.package.schema import table_names
+from newspack.package.validate import ValidationFailed, validate_tables
+from newspack.tables.frames import read_csv
 
 app = typer.Typer(help="Build and check the newspack data package.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -41,7 +44,7 @@ HERE = "the current folder (the repository when run inside a newspack checkout)"
 def say(text: str, style: str | None = None, label: str | None = None) -> None:
     """Print a message as literal text: no rich markup is read from it, and control
     characters (a file name's escape codes) are shown escaped, not sent to the terminal."""
-    text = "\n".join(pipeline.printable(part) for part in text.split("\n"))
+    text = "\n".join(printable(part) for part in text.split("\n"))
     line = Text()
     if label:
         line.append(f"{label}: ", style=style)
@@ -150,25 +153,7 @@ def build(
     """Build the data package from a folder of dumps."""
     dumps, out = _folder(dumps, DUMPS_DIRNAME), _folder(out)
     overrides = _crawl_times(crawl_time or [])
-    try:
-        paths, _ = pipeline.find_dumps(dumps, follow_links)
-    except FileNotFoundError as error:
-        raise fail(str(error)) from error
-    except OSError as error:  # a name too long, a folder that cannot be listed
-        raise fail(f"{dumps}: {error.strerror or error}") from error
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[name]}", markup=False),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("reading and analysing dumps", total=len(paths), name="")
-
-        def advance(name: str) -> None:
-            bar.update(task, advance=1, name=name)
-
+    with _dump_progress(_dump_count(dumps, follow_links)) as advance:
         try:
             report = pipeline.run(
                 dumps, out, duckdb, overrides, advance, jobs, cache_dir, cache, follow_links
@@ -182,6 +167,32 @@ def build(
     problems = _report(report)
     if strict and problems:
         raise fail(f"--strict: {len(problems)} problem(s), failing.", 2)
+
+
+def _dump_count(dumps: Path, follow_links: bool) -> int:
+    """How many dumps the build will read (for the progress bar); a clear message when the
+    folder cannot be listed."""
+    try:
+        return len(find_dumps(dumps, follow_links)[0])
+    except FileNotFoundError as error:
+        raise fail(str(error)) from error
+    except OSError as error:  # a name too long, a folder that cannot be listed
+        raise fail(f"{dumps}: {error.strerror or error}") from error
+
+
+@contextmanager
+def _dump_progress(total: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar of dumps done out of total; yields the callback that advances it."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[name]}", markup=False),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("reading and analysing dumps", total=total, name="")
+        yield lambda name: bar.update(task, advance=1, name=name)
 
 
 @app.command()
@@ -227,7 +238,7 @@ def diff(
     new: Annotated[Path, typer.Argument(help="Package folder or release zip.")],
 ) -> None:
     """Print what changed in the data between two packages (folders or release zips)."""
-    from newspack.diff import PackageError, diff_packages, load_package, render_markdown
+    from newspack.releases.diff import PackageError, diff_packages, load_package, render_markdown
 
     try:
         changes = diff_packages(load_package(old), load_package(new))
@@ -258,8 +269,8 @@ def release(
     ] = None,
 ) -> None:
     """Build, diff against the previous release, bump the version, write the release zip."""
-    from newspack.release import BUMPS, ReleaseError
-    from newspack.release import release as make_release
+    from newspack.releases.release import BUMPS, ReleaseError
+    from newspack.releases.release import release as make_release
 
     if bump is not None and bump not in BUMPS:
         raise typer.BadParameter(f"--bump must be one of {', '.join(BUMPS)}")
@@ -281,8 +292,8 @@ def fetch(
     cache: Annotated[Path | None, typer.Option(help="Download cache folder.")] = None,
 ) -> None:
     """Download a release zip by version, verify its checksum, and print its path."""
-    from newspack.fetch import FetchError
-    from newspack.fetch import fetch as fetch_release
+    from newspack.releases.fetch import FetchError
+    from newspack.releases.fetch import fetch as fetch_release
 
     try:
         typer.echo(fetch_release(version, index or workspace() / RELEASES_INDEX_NAME, cache))
@@ -307,9 +318,16 @@ def query(
 ) -> None:
     """Run SQL on the package's DuckDB file (or a released version's) and print the result."""
     from newspack.config import DIST_DIRNAME, DUCKDB_NAME
-    from newspack.fetch import FetchError
-    from newspack.fetch import fetch as fetch_release
-    from newspack.query import FORMATS, QueryError, as_csv, as_json, duckdb_of_release, run_query
+    from newspack.releases.fetch import FetchError
+    from newspack.releases.fetch import fetch as fetch_release
+    from newspack.releases.query import (
+        FORMATS,
+        QueryError,
+        as_csv,
+        as_json,
+        duckdb_of_release,
+        run_query,
+    )
 
     if output not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")

@@ -50,7 +50,3 @@ def workspace(start: Path | None = None) -> Path:
         if (folder / "pyproject.toml").is_file() and (folder / "build" / "newspack").is_dir():
             return folder
     return start
-
-
-ARTICLE_ID_PREFIX = "art_"
-ARTICLE_ID_HEX_DIGITS = 16

@@ -1,0 +1,1 @@
+"""Development tools, not pipeline stages: benchmark, evaluation, golden row counts."""

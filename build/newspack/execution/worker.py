@@ -1,0 +1,90 @@
+"""Stages 1-4 of one dump (read, split, parse, analyse): the task every executor runs.
+
+A task is a DumpJob: a dump's name, bytes, crawl-time override and store key. It runs in
+this process, in a local worker process (local.py) or on a cluster worker, and its result
+is the same wherever it runs. With a store folder, the task writes its result there and
+returns only its head (what the build needs up front), so that results never travel back
+through the process that plans the build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import NamedTuple
+
+from newspack.execution.cache import DumpCache
+from newspack.ingest.keys import DumpSummary, summarise
+from newspack.ingest.parse import ParsedDump, parse_dump
+from newspack.ingest.read import DumpError, UnreadDump, file_identity, read_bytes
+from newspack.nlp import quantulum_tries
+from newspack.nlp.analyse import Analyses, analyse_texts, source_texts
+from newspack.nlp.model import load_model
+
+
+@dataclass
+class DumpResult:
+    """One dump after stages 1-4: parsed with its texts' analyses, or refused."""
+
+    parsed: ParsedDump | None
+    refused: UnreadDump | None
+    analyses: Analyses
+
+
+class CachedHead(NamedTuple):
+    """What a build needs of a dump's result before reading it: kept beside it in the store."""
+
+    refused: UnreadDump | None
+    summary: DumpSummary | None  # for a parsed dump
+
+
+@dataclass(frozen=True)
+class DumpJob:
+    name: str  # the dump's file name
+    data: bytes
+    crawl_time: datetime | None
+    key: str  # the store's entry key (cache.entry_key)
+
+
+def head_of(result: DumpResult) -> CachedHead:
+    return CachedHead(result.refused, summarise(result) if result.parsed else None)
+
+
+def unread_dump(name: str, data: bytes, status: str, problem=None, line=None, duplicate_of=None):
+    """A dump that is published as a row of the dumps table only (refused or a duplicate)."""
+    return UnreadDump(
+        **file_identity(name, data),
+        status=status,
+        problem=problem,
+        error_line=line,
+        duplicate_of=duplicate_of,
+    )
+
+
+def process_dump(name: str, data: bytes, crawl_time: datetime | None) -> DumpResult:
+    """Read, split, parse and analyse one dump."""
+    try:
+        dump = read_bytes(data, name)
+    except DumpError as error:
+        return DumpResult(None, unread_dump(name, data, "refused", str(error), error.line), {})
+    parsed = parse_dump(dump, crawl_time)
+    return DumpResult(parsed, None, analyse_texts(source_texts(parsed)))
+
+
+def set_up_worker() -> None:
+    """What a process needs once before its first task, never per task: the spaCy model
+    and quantulum3 with its fast regexes (quantulum_tries.install)."""
+    load_model()
+    quantulum_tries.install()
+
+
+def run_job(job: DumpJob, store_folder: Path | None) -> tuple[CachedHead, DumpResult | None]:
+    """Process one dump. With a store folder the result is written there (atomically) and
+    only the head is returned; without one the result is returned too."""
+    result = process_dump(job.name, job.data, job.crawl_time)
+    head = head_of(result)
+    if store_folder is None:
+        return head, result
+    DumpCache.writer(store_folder).put(job.key, result, head)
+    return head, None

@@ -1,0 +1,132 @@
+"""Stage 4, analyse (entity spans): the names in one text, from the model and from rules.
+
+The model's spans are cleaned (names.clean_span); long forms the text defines ("Long Form
+(ABBR)"), platforms and named events (kinds.py) and a dateline's city are added where the
+model missed them. What is kept is plain values (SpanFound), cached with the dump.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+from newspack.nlp import kinds
+from newspack.nlp.model import ENTITY_TYPES
+from newspack.nlp.names import clean_span
+
+_ACRONYM = re.compile(r"[A-Z]{2,6}")
+_DEFINITION = re.compile(
+    r"(?P<long>(?:[A-Z][\w’'&.-]*)(?:\s+(?:[A-Z][\w’'&.-]*|of|for|the|and|on|&))*)"
+    r"\s*\((?P<abbr>[A-Z]{2,6})\)"
+)
+_BRACKET_DEFINITION = re.compile(r"(?P<abbr>\b[A-Z]{2,6})\s*\[(?P<long>[A-Z][^\]]{5,100})\]")
+
+
+@dataclass(frozen=True)
+class SpanFound:
+    """A name the model found in a text, cleaned; its label is "_DROP" when it is a fragment
+    of a longer name the text defines."""
+
+    start: int
+    end: int
+    label: str
+    sentence: str
+    role: str | None = None
+
+
+def spans_in(text: str, doc) -> list[SpanFound]:
+    """The model's entity spans in one text, cleaned, and the long forms the text defines."""
+    spans = [
+        SpanFound(start, end, label, ent.sent.text.strip(), role)
+        for ent in doc.ents
+        if ent.label_ in ENTITY_TYPES
+        for start, end, label, role in clean_span(text, ent.start_char, ent.end_char, ent.label_)
+    ]
+    spans += _definition_spans(text, doc, spans)
+    spans += _rule_spans(text, doc, spans)
+    spans += _dateline_span(text, doc, spans)
+    # One span per start: a name widened to its start ("Khalid bin Salman" from "bin
+    # Salman") replaces the model's shorter span there ("Khalid").
+    longest: dict[int, SpanFound] = {}
+    for span in spans:
+        if text[span.start : span.end].strip() and (
+            span.start not in longest or span.end > longest[span.start].end
+        ):
+            longest[span.start] = span
+    return list(longest.values())
+
+
+def _dateline_span(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
+    """The city of a dateline ("RIYADH: ..."), which the model rarely tags in capitals."""
+    from newspack.ingest.parse import parse_dateline
+
+    dateline = parse_dateline(text)
+    if dateline is None:
+        return []
+    written, city, _ = dateline
+    at = text.upper().find(city.upper(), 0, len(written) + 1)
+    if at < 0 or any(s.start < at + len(city) and at < s.end for s in spans):
+        return []
+    sentence = next(iter(doc.sents)).text.strip() if len(doc) else text
+    return [SpanFound(at, at + len(city), "GPE", sentence)]
+
+
+def _rule_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
+    """Platforms and named events the model missed ("on X", "the Al-Shehab 2 exercise"),
+    where no span of its own covers them."""
+    found = [(s, e, "PRODUCT") for s, e in kinds.product_spans(text)]
+    found += [(s, e, "EVENT") for s, e in kinds.event_spans(text)]
+    added = []
+    for start, end, label in found:
+        if any(s.start < end and start < s.end for s in spans):
+            continue
+        sentence = next(
+            (x.text.strip() for x in doc.sents if x.start_char <= start < x.end_char), text
+        )
+        added.append(SpanFound(start, end, label, sentence))
+    return added
+
+
+def _definition_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
+    """Long forms the text defines ("Long Form (ABBR)", "ABBR [Long Form]") but the model
+    split; the model's fragments of them are marked "_DROP" in spans."""
+    added = []
+    for pattern in (_DEFINITION, _BRACKET_DEFINITION):
+        for match in pattern.finditer(text):
+            start, end = _long_form(match)
+            inside = [i for i, s in enumerate(spans) if start <= s.start and s.end <= end]
+            if any(spans[i].start == start and spans[i].end == end for i in inside):
+                continue
+            for i in inside:
+                spans[i] = replace(spans[i], label="_DROP")
+            sentence = next(
+                (s.text.strip() for s in doc.sents if s.start_char <= start < s.end_char), text
+            )
+            added.append(SpanFound(start, end, "ORG", sentence))
+    return added
+
+
+# --- canonical names and types ---------------------------------------------------------
+
+
+def _long_form(match: re.Match[str]) -> tuple[int, int]:
+    """Span of a definition's long form without "the" or an owner ("Pakistan’s ...")."""
+    start, end = match.span("long")
+    long = match["long"]
+    if owner := re.match(r"(?i)the\s+|.*?[’']s\s+(?=[A-Z])", long):
+        start += owner.end()
+    return start, end
+
+
+def definitions(texts: list[str]) -> dict[str, list[str]]:
+    """Abbreviation -> the long forms the text gives it, in order of appearance."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for text in texts:
+        for pattern in (_DEFINITION, _BRACKET_DEFINITION):
+            for match in pattern.finditer(text):
+                start, end = _long_form(match)
+                long = text[start:end].strip()
+                if long not in found[match["abbr"]]:
+                    found[match["abbr"]].append(long)
+    return dict(found)

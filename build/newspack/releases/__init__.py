@@ -1,0 +1,1 @@
+"""After the build: release, diff, fetch and query published packages."""

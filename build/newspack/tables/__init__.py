@@ -1,0 +1,1 @@
+"""Stages 5-6, corpus-level: identity, canonical entities, figures and quotes as tables."""

@@ -1,0 +1,102 @@
+"""Parse stage rules: datelines, photo credits and section headings, on real-page forms."""
+
+from __future__ import annotations
+
+import pytest
+
+from newspack.ingest.parse import is_heading, parse_dateline, split_credit
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "expected"),
+    [
+        ("ISLAMABAD: Prime Minister Shehbaz Sharif on Tuesday", ("ISLAMABAD", "Islamabad", None)),
+        ("KARACHI: Pakistan is spying on millions", ("KARACHI", "Karachi", None)),
+        ("Islamabad: The government said", ("Islamabad", "Islamabad", None)),
+        ("LAHORE : Floods have killed", ("LAHORE", "Lahore", None)),
+        ("ISLAMABAD – Pakistan and Turkiye", ("ISLAMABAD", "Islamabad", None)),
+        ("ISLAMABAD - Pakistan and Turkiye", ("ISLAMABAD", "Islamabad", None)),
+        ("RAWALPINDI–ISLAMABAD: Troops", ("RAWALPINDI–ISLAMABAD", "Rawalpindi–Islamabad", None)),
+        ("DNA ISLAMABAD: The minister", ("DNA ISLAMABAD", "Islamabad", "DNA")),
+        ("ISLAMABAD, Aug 16 (APP): The minister", ("ISLAMABAD, Aug 16 (APP)", "Islamabad", "APP")),
+        (
+            "Islamabad [Pakistan], September 8 (ANI): Pakistan's",
+            ("Islamabad [Pakistan], September 8 (ANI)", "Islamabad", "ANI"),
+        ),
+        ("DERA ISMAIL KHAN: Police said", ("DERA ISMAIL KHAN", "Dera Ismail Khan", None)),
+    ],
+)
+def test_dateline_forms(paragraph, expected):
+    assert parse_dateline(paragraph) == expected
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        "Pakistan was among the first nations to recognize Kazakhstan’s independence.",
+        "Pakistan, Turkiye agree on closer cooperation in defense",
+        "“Trade corridors are our priority,” he added: “Pakistan is keen.”",
+        "Asked if China was concerned, Tarar said relations are “independent and unique“:",
+    ],
+)
+def test_no_dateline_in_ordinary_paragraphs(paragraph):
+    assert parse_dateline(paragraph) is None
+
+
+@pytest.mark.parametrize(
+    ("caption", "expected_credit"),
+    [
+        ("Murat Nurtleu (center) speaks in Islamabad on September 9, 2025. (MOFA)\u00a0", "MOFA"),
+        ("A policeman stands guard in Islamabad on July 30, 2023. (AFP/File)", "AFP/File"),
+        ("Floods in Punjab on August 28, 2025. (AFP/ file)", "AFP/ file"),
+        ("A soldier in Quetta. (REUTERS/File)", "REUTERS/File"),
+        (
+            "Xi Jinping (R) shakes hands with Shehbaz Sharif. (China Daily via REUTERS)",
+            "China Daily via REUTERS",
+        ),
+        ("Shehbaz Sharif chairs a meeting. (Handout/PMO)", "Handout/PMO"),
+        ("Ishaq Dar in Riyadh. (PMO/File)", "PMO/File"),
+        ("A market in Karachi. (AN photo)", "AN photo"),
+        ("Traders in Karachi. (AN Photo/S.A. Babar)", "AN Photo/S.A. Babar"),
+        ("The crown prince receives the minister. (SPA)", "SPA"),
+        ("The prime minister addresses a gathering. (PID)", "PID"),
+        ("A rally in Lahore. (Twitter/PTIofficial)", "Twitter/PTIofficial"),
+        ("Rescue workers in Swat. (Photo courtesy: AFP)", "Photo courtesy: AFP"),
+        ("The port of Gwadar seen in 2017. AFP", "AFP"),
+    ],
+)
+def test_photo_credits(caption, expected_credit):
+    text, credit = split_credit(caption)
+    assert credit == expected_credit
+    assert credit not in text and text.endswith(".")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kazakhstan could benefit under the China-Pakistan Economic Corridor (CPEC)",
+        "Murat Nurtleu (center) speaks during a meeting",
+        "Karachi Port Trust (KPT) and Port Qasim Authority (PQA) highlighted spare capacity.",
+        "Shehbaz Sharif greets the minister (R)",
+        "(AFP)",  # a credit alone leaves no caption: found by the format fuzz (empty caption)
+        " (AFP/File)",
+    ],
+)
+def test_parentheses_that_are_not_credits(text):
+    assert split_credit(text) == (text, None)
+
+
+@pytest.mark.parametrize(
+    ("line", "heading"),
+    [
+        ("MARITIME PUSH", True),
+        ("‘PRESSURE TO DELIVER’", True),
+        ("CHINESE INVESTORS ‘READY TO RELOCATE’ TO PAKISTAN", True),
+        ("US TIES", True),
+        ("ISLAMABAD: Pakistan has ruled out the possibility", False),
+        ("Tarar acknowledged Beijing’s concerns.", False),
+        ("UN.", False),
+    ],
+)
+def test_section_headings(line, heading):
+    assert is_heading(line) is heading

@@ -1,0 +1,138 @@
+"""The streamed build (assemble.py): dump by dump, the same tables as all at once."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from newspack import pipeline
+from newspack.config import REPO_DUMPS_DIR
+from newspack.dev.bench import make_corpus
+from newspack.execution.cache import DumpCache
+from newspack.execution.store import DumpStore
+from newspack.ingest.find import find_dumps
+from newspack.ingest.keys import dump_keys
+from newspack.ingest.sources import reading_order, sources, version_sources
+from newspack.package.schema import table_names
+from newspack.tables import assemble
+from newspack.tables.entities import EntityTable
+from newspack.tables.figures import figure_rows
+from newspack.tables.frames import STRING_DTYPE, records, to_frame
+from newspack.tables.identify import plan_identity
+
+REAL = sorted(REPO_DUMPS_DIR.glob("*.txt"))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """The real dumps and synthetic ones whose stories run across dumps."""
+    folder = tmp_path_factory.mktemp("corpus")
+    make_corpus(folder, 36)
+    paths, _ = find_dumps(folder)
+    return pipeline.process_dumps(REAL + paths, jobs=1)
+
+
+@pytest.fixture(scope="module")
+def tables(corpus):
+    return pipeline.build_tables(corpus)
+
+
+def test_the_corpus_has_articles_read_in_several_dumps(tables):
+    spread = tables["article_versions"].groupby("article_id")["dump_id"].nunique()
+    assert (spread > 1).sum() >= 2
+
+
+def test_sources_of_parsed_versions_are_those_of_the_published_tables(corpus, tables):
+    plan = plan_identity([dump_keys(p) for p in corpus.parsed()])
+    from_parsed = [
+        src
+        for parsed in corpus.parsed()
+        for i, version in enumerate(parsed.versions)
+        if not (slot := plan.placements[(parsed.dump.dump_id, i)]).duplicate
+        for src in version_sources(slot.article_id, slot.version, version, parsed.dump.dump_id)
+    ]
+    assert sorted(from_parsed, key=reading_order) == sources(tables)
+
+
+def test_small_chunks_give_the_same_tables(corpus, tables, monkeypatch):
+    monkeypatch.setattr(assemble, "CHUNK_ROWS", 7)
+    chunked = pipeline.build_tables(corpus)
+    for table in table_names():
+        pd.testing.assert_frame_equal(chunked[table], tables[table], obj=table)
+
+
+def test_articles_enriched_all_at_once_in_any_order_give_the_same_tables(corpus, tables):
+    """The streamed build enriches an article when its last dump is read; enriching every
+    article from all of its sources at once, in reverse order, gives the same entities,
+    mentions and figures (names, aliases, counts, places)."""
+    results = list(corpus.results())
+    analyses = {text: a for r in results for text, a in r.analyses.items()}
+    by_article: dict[str, list] = {}
+    for src in sources(tables):
+        by_article.setdefault(src.article_id, []).append(src)
+    articles = records(tables["articles"])
+    datelines = {a["article_id"]: a["dateline_city"] for a in articles}
+    reversed_order = EntityTable()
+    mentions, figures = [], []
+    for article_id in sorted(by_article, reverse=True):
+        src_list = by_article[article_id]
+        mentions += reversed_order.add_article(src_list, analyses, datelines[article_id])
+        figures += figure_rows(src_list, analyses)
+    again = {
+        "entities": to_frame("entities", reversed_order.rows()),
+        "mentions": to_frame("mentions", mentions),
+        "figures": to_frame("figures", figures),
+    }
+    for table, frame in again.items():
+        pd.testing.assert_frame_equal(frame, tables[table], obj=table)
+
+
+def test_results_are_kept_on_disk_not_in_memory(tmp_path):
+    store = DumpStore(DumpCache(tmp_path / "store"))
+    done = pipeline.process_dumps(REAL, jobs=1, store=store)
+    assert all(isinstance(entry, str) for entry in done.entries)
+    assert [r.parsed.dump.dump_id for r in done.results()] == [p.stem for p in REAL]
+
+
+def test_summaries_read_from_the_cache_are_those_made_when_processing(tmp_path, monkeypatch):
+    store = DumpStore(DumpCache(tmp_path / "store"))
+    fresh = pipeline.process_dumps(REAL, jobs=1, store=store)
+    full_reads = []
+    monkeypatch.setattr(store.cache, "get", lambda key: full_reads.append(key))
+    cached = pipeline.process_dumps(REAL, jobs=1, store=store)
+    assert (fresh.processed, cached.from_cache) == (len(REAL), len(REAL))
+    assert cached.summaries == fresh.summaries
+    assert [s.keys.dump_id for s in cached.summaries] == [p.stem for p in REAL]
+    assert full_reads == []  # the summaries beside the results were enough
+    monkeypatch.undo()
+    for summary_file in store.cache.folder.glob("*.summary.pickle"):
+        summary_file.unlink()
+    assert pipeline.process_dumps(REAL, jobs=1, store=store).summaries == fresh.summaries
+
+
+def test_pass_one_reads_no_dump_and_pass_two_reads_each_once_in_crawl_order(corpus, tables):
+    reads = []
+
+    def load(result):
+        reads.append(result.parsed.dump.dump_id)
+        return result
+
+    again = assemble.assemble(corpus.entries, corpus.summaries, load, corpus.unread)
+    assert reads == [s.keys.dump_id for s in corpus.summaries]
+    for table in table_names():
+        pd.testing.assert_frame_equal(again[table], tables[table], obj=table)
+
+
+def test_dumps_read_in_reverse_give_the_same_tables(corpus, tables):
+    """Read last dump first, every story's latest version comes before its earlier ones:
+    articles are still enriched with all their versions, once their last dump is read."""
+    entries, summaries = corpus.entries[::-1], corpus.summaries[::-1]
+    again = assemble.assemble(entries, summaries, corpus.load, corpus.unread)
+    for table in table_names():
+        pd.testing.assert_frame_equal(again[table], tables[table], obj=table)
+
+
+def test_strings_are_arrow_backed_and_missing_values_are_na(tables):
+    versions = tables["article_versions"]
+    assert versions["title"].dtype == STRING_DTYPE
+    assert versions["byline"].isna().any() and not (versions["byline"] == "None").any()

@@ -88,6 +88,14 @@ def fuzz(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def site(session: nox.Session) -> None:
+    """Build the static dataset site into site/ from the package (pass --out DIR to move it)."""
+    _install(session)
+    # Options given after -- come last and win over these defaults.
+    session.run("newspack", "site", "--package", ".", "--out", "site", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def release(session: nox.Session) -> None:
     """Release the data: bump the version by the rule, write dist/newspack-X.Y.Z.zip,
     CHANGELOG.md and releases.json (pass --bump major|minor|patch to override)."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from newspack.site import pages
 from newspack.site.charts import render_charts
 from newspack.site.examples import run_examples
-from newspack.site.markup import STYLESHEET, table_page
+from newspack.site.markup import FAVICON, STYLESHEET, table_page
 from newspack.site.output import check_site_target, staged_site
 from newspack.site.package import DESCRIPTOR, SiteError, read_package
 from newspack.site.upstream import NotOwned
@@ -47,6 +47,7 @@ def build_site(package_dir: Path, out: Path) -> list[Path]:
         "changelog.html": pages.changelog(package),
         "downloads.html": pages.downloads(package),
         STYLESHEET: resources.files(__name__).joinpath(STYLESHEET).read_bytes(),
+        FAVICON: resources.files(__name__).joinpath(FAVICON).read_bytes(),
     }
     for table in package.tables.values():
         files[table_page(table.name)] = pages.table(package, table)

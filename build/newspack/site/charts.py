@@ -96,11 +96,13 @@ def _updates_chart(package: Package) -> Chart:
     if counts:
         width = 0.36
         positions = range(len(counts))
-        for offset, series, values in (
-            (-width / 2, "articles", [a for a, _ in counts.values()]),
-            (width / 2, "versions", [v for _, v in counts.values()]),
+        for offset, series, values, colour in (
+            (-width / 2, "articles", [a for a, _ in counts.values()], PALETTE[0]),
+            (width / 2, "versions", [v for _, v in counts.values()], PALETTE[1]),
         ):
-            bars = ax.bar([p + offset for p in positions], values, width, label=series)
+            bars = ax.bar(
+                [p + offset for p in positions], values, width, label=series, color=colour
+            )
             _mark(bars, f"updates-{series}")
             ax.bar_label(bars, padding=2, fontsize=8)
         # With few days, keep bars slim and centred instead of filling the whole width.
@@ -219,7 +221,7 @@ def resolved_places(package: Package) -> list[tuple[str, float, float, int]]:
 
 def _places_chart(package: Package) -> Chart:
     places = resolved_places(package)
-    figure = Figure(figsize=(10, 3.7), layout="constrained")
+    figure = Figure(figsize=(10, 3.4), layout="constrained")
     overview, close_up = figure.subplots(1, 2, width_ratios=[1.8, 1])
     if places:
         _draw_places(overview, places, _extent(places, 10), 30, 9.0, "all")

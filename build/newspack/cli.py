@@ -1,5 +1,5 @@
-"""Command line: `newspack build`, `validate`, `diff`, `release`, `fetch` (the user's entry to
-the pipeline).
+"""Command line: `newspack build`, `validate`, `diff`, `release`, `fetch`, `query`, `site`
+(the user's entry to the pipeline).
 
 Every expected failure (bad paths, bad input, a locked or foreign output folder, a broken
 download) ends with one message naming the file and exit status 1, never a traceback.
@@ -349,6 +349,35 @@ def query(
         for row in rows:
             result.add_row(*("" if v is None else str(v) for v in row))
         Console().print(result)
+
+
+@app.command()
+def site(
+    package: Annotated[
+        Path | None, typer.Option(help="Package folder (datapackage.json).", show_default=HERE)
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for the site: new, empty, or a site newspack built before (replaced).",
+            show_default="site/ in the package folder",
+        ),
+    ] = None,
+) -> None:
+    """Build the static dataset site (overview, data dictionary, examples, downloads)."""
+    from newspack.site import NotOwned as SiteNotOwned
+    from newspack.site import SiteError, build_site
+
+    package = _folder(package)
+    out = out if out is not None else package / "site"
+    try:
+        written = build_site(package, out)
+    except (SiteError, SiteNotOwned) as error:
+        raise fail(str(error)) from error
+    except OSError as error:
+        raise fail(f"{error.filename or out}: {error.strerror or error}") from error
+    pages = sum(1 for path in written if path.suffix == ".html")
+    say(f"site: {out} ({pages} pages, {len(written)} files); open {out / 'index.html'}")
 
 
 if __name__ == "__main__":

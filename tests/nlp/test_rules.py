@@ -53,3 +53,12 @@ def test_reload_goes_back_to_the_package_rules(rules_copy):
     _add(rules_copy, "quotes", "speech_verbs", "insisted")
     rules.reload()
     assert "insisted" not in rules.load_rules("quotes")["speech_verbs"]
+
+
+def test_a_currency_added_to_the_rules_gives_figures_its_code(rules_copy):
+    text = "The province set aside 40 million kyats for the new bridge."
+    doc = load_model()(text)
+    before = [f.unit for f in extract(text, doc) if f.value == 40_000_000]
+    assert before and "MMK" not in before
+    _add(rules_copy, "figures", "currencies", {"kyats": "MMK"})
+    assert [f.unit for f in extract(text, doc) if f.value == 40_000_000] == ["MMK"]

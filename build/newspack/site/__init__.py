@@ -1,0 +1,71 @@
+"""After the build (the dataset site): a static, offline website made from the published package.
+
+`build_site(package_dir, out)` reads the package folder alone (`datapackage.json`, `data/`,
+`CHANGELOG.md`, `releases.json`, the README's example queries) and writes an overview with
+charts, a data dictionary page per table, the example queries with their results, the
+changelog and the downloads. Pages are plain HTML with one stylesheet and SVG charts drawn
+at build time: no script and nothing from the network, and two builds of the same package
+give the same bytes (except the owner marker, which is newspack's own bookkeeping).
+
+Modules: `package` reads the package, `examples` runs the queries, `charts` draws,
+`markup` and `pages` write HTML, `output` guards and swaps the output folder, `upstream`
+holds the only imports from the rest of newspack.
+"""
+
+from __future__ import annotations
+
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from newspack.site import pages
+from newspack.site.charts import render_charts
+from newspack.site.examples import run_examples
+from newspack.site.markup import FAVICON, STYLESHEET, table_page
+from newspack.site.output import check_site_target, staged_site
+from newspack.site.package import DESCRIPTOR, SiteError, read_package
+from newspack.site.upstream import NotOwned
+
+__all__ = ["NotOwned", "SiteError", "build_site", "check_site_target"]
+
+
+def build_site(package_dir: Path, out: Path) -> list[Path]:
+    """Build the site of the package in `package_dir` into `out`; the paths written there.
+
+    Raises SiteError for a package that cannot be shown, NotOwned for an `out` that is not
+    newspack's to replace; in both cases `out` is left as it was."""
+    package_dir, out = Path(package_dir).resolve(), Path(out).absolute()
+    if out.resolve() == package_dir or package_dir.is_relative_to(out.resolve()):
+        raise SiteError(f"{out}: --out holds the package itself; give the site its own folder")
+    check_site_target(out)  # refuse before the (slower) reading and drawing
+    package = read_package(package_dir)
+    charts = render_charts(package)
+    results = run_examples(package)
+    files: dict[str, str | bytes] = {
+        "index.html": pages.overview(package, charts),
+        "examples.html": pages.examples(package, results),
+        "changelog.html": pages.changelog(package),
+        "downloads.html": pages.downloads(package),
+        STYLESHEET: resources.files(__name__).joinpath(STYLESHEET).read_bytes(),
+        FAVICON: resources.files(__name__).joinpath(FAVICON).read_bytes(),
+    }
+    for table in package.tables.values():
+        files[table_page(table.name)] = pages.table(package, table)
+    for chart in charts:
+        files[f"charts/{chart.name}.svg"] = chart.svg
+    with staged_site(out) as staging:
+        for relative, content in files.items():
+            _write(staging / relative, content)
+        # The package's own files, so that the site's download links work offline too.
+        shutil.copyfile(package_dir / DESCRIPTOR, staging / DESCRIPTOR)
+        for table in package.tables.values():
+            _write(staging / "data" / table.csv_path.name, table.csv_path.read_bytes())
+    written = [*files, DESCRIPTOR, *(f"data/{t.csv_path.name}" for t in package.tables.values())]
+    return sorted(out / relative for relative in written)
+
+
+def _write(path: Path, content: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)

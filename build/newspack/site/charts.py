@@ -1,0 +1,305 @@
+"""After the build (the dataset site): charts, drawn at build time to static SVG with matplotlib.
+
+Each chart is a pure function of the package's rows, and its SVG is byte-for-byte the same
+on every build: a fixed hash salt for the ids matplotlib writes, no date in the metadata,
+and text drawn as paths (no font needs to be present where the page is viewed). Every mark
+(a bar, the group of map points) carries an id starting with "mark-", so that tests can
+count what was drawn against the data.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from dataclasses import dataclass
+
+import matplotlib
+from matplotlib.figure import Figure
+
+from newspack.site.package import Package
+
+STYLE = {
+    "svg.hashsalt": "newspack-site",
+    "svg.fonttype": "path",
+    "font.family": "DejaVu Sans",  # shipped inside matplotlib: the same glyphs everywhere
+    "font.size": 9,
+    "text.parse_math": False,  # data can hold "$" (money): never read it as mathtext
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#888888",
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "xtick.color": "#444444",
+    "ytick.color": "#444444",
+    "legend.frameon": False,
+}
+PALETTE = ["#2b6cb0", "#dd6b20", "#2f855a", "#c53030", "#6b46c1", "#b7791f", "#319795"]
+TOP_ENTITY_TYPES = 4  # panels of the entities chart: the most mentioned types
+TOP_ENTITIES = 6  # bars per panel
+MAP_LABELS = 10  # places named on the world view (the most covered ones)
+ZOOM_DEGREES = 8  # half-width of the close-up around the most covered place
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart of the site: its file name, the text that stands in for it, and its SVG."""
+
+    name: str
+    title: str
+    alt: str
+    source: str  # the table the chart is drawn from, linked under it
+    svg: bytes
+
+
+def render_charts(package: Package) -> list[Chart]:
+    with matplotlib.rc_context(STYLE):
+        return [
+            _updates_chart(package),
+            _entities_chart(package),
+            _figures_chart(package),
+            _places_chart(package),
+        ]
+
+
+def _svg(figure: Figure) -> bytes:
+    out = io.BytesIO()
+    figure.savefig(out, format="svg", metadata={"Date": None})
+    return out.getvalue()
+
+
+def _records(package: Package, table: str) -> list[dict[str, str]]:
+    return package.tables[table].records() if table in package.tables else []
+
+
+def _empty(figure: Figure, message: str) -> None:
+    figure.text(0.5, 0.5, message, ha="center", va="center", color="#666666")
+
+
+def _mark(artists, chart: str) -> None:
+    for index, artist in enumerate(artists):
+        artist.set_gid(f"mark-{chart}-{index}")
+
+
+def updates_per_day(package: Package) -> dict[str, tuple[int, int]]:
+    """(articles, versions) per day of `updated_at`, days in order; undated rows left out."""
+    articles = Counter(r["updated_at"][:10] for r in _records(package, "articles"))
+    versions = Counter(r["updated_at"][:10] for r in _records(package, "article_versions"))
+    days = sorted((articles.keys() | versions.keys()) - {""})
+    return {day: (articles[day], versions[day]) for day in days}
+
+
+def _updates_chart(package: Package) -> Chart:
+    counts = updates_per_day(package)
+    figure = Figure(figsize=(6.4, 3.6), layout="constrained")
+    ax = figure.subplots()
+    if counts:
+        width = 0.36
+        positions = range(len(counts))
+        for offset, series, values, colour in (
+            (-width / 2, "articles", [a for a, _ in counts.values()], PALETTE[0]),
+            (width / 2, "versions", [v for _, v in counts.values()], PALETTE[1]),
+        ):
+            bars = ax.bar(
+                [p + offset for p in positions], values, width, label=series, color=colour
+            )
+            _mark(bars, f"updates-{series}")
+            ax.bar_label(bars, padding=2, fontsize=8)
+        # With few days, keep bars slim and centred instead of filling the whole width.
+        pad = max(0.7, (4 - len(counts)) / 2)
+        ax.set_xlim(-pad, len(counts) - 1 + pad)
+        ax.set_xticks(list(positions), list(counts), rotation=30 if len(counts) > 6 else 0)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.legend(loc="upper left", ncols=2)
+        ax.set_ylabel("count")
+        ax.margins(y=0.15)
+    else:
+        _empty(figure, "No dated articles in this package")
+    ax.set_title("Articles and versions per update day")
+    alt = (
+        "Bar chart of articles and article versions per day of last update, "
+        f"over {len(counts)} day(s)."
+    )
+    return Chart(
+        "updates-per-day",
+        "Articles and versions per update day",
+        alt,
+        "article_versions",
+        _svg(figure),
+    )
+
+
+def top_entities_by_type(package: Package) -> dict[str, list[tuple[str, int]]]:
+    """The most mentioned entities of the most mentioned types, most mentioned first."""
+    by_type: dict[str, list[tuple[str, int]]] = {}
+    for row in _records(package, "entities"):
+        count = int(row.get("mention_count") or 0)
+        by_type.setdefault(row["entity_type"], []).append((row["name"], count))
+    totals = {kind: sum(c for _, c in rows) for kind, rows in by_type.items()}
+    kinds = sorted(totals, key=lambda kind: (-totals[kind], kind))[:TOP_ENTITY_TYPES]
+    return {
+        kind: sorted(by_type[kind], key=lambda item: (-item[1], item[0]))[:TOP_ENTITIES]
+        for kind in kinds
+    }
+
+
+def _entities_chart(package: Package) -> Chart:
+    panels = top_entities_by_type(package)
+    figure = Figure(figsize=(6.4, 4.6), layout="constrained")
+    if not panels:
+        _empty(figure, "No entities in this package")
+    axes = figure.subplots(2, 2).flat if panels else []
+    for index, (ax, (kind, rows)) in enumerate(zip(axes, panels.items(), strict=False)):
+        names = [name for name, _ in rows][::-1]  # barh draws bottom-up: most mentioned on top
+        bars = ax.barh(names, [c for _, c in rows][::-1], color=PALETTE[index % len(PALETTE)])
+        _mark(bars, f"entities-{index}")
+        ax.set_title(kind)
+        ax.tick_params(axis="y", length=0)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    for ax in list(axes)[len(panels) :]:
+        ax.set_visible(False)
+    figure.suptitle("Most mentioned entities by type (mentions)", x=0.01, ha="left", weight="bold")
+    alt = "Bar charts of the most mentioned entities of the types " + ", ".join(panels) + "."
+    return Chart(
+        "entities-by-type", "Most mentioned entities by type", alt, "entities", _svg(figure)
+    )
+
+
+def figures_by_kind_and_unit(package: Package) -> list[tuple[str, str, int]]:
+    """(kind, unit, count), kinds by size; units seen once are pooled as "other units"."""
+    counts = Counter(
+        (r["figure_kind"], r["unit"] or "no unit") for r in _records(package, "figures")
+    )
+    pooled: Counter = Counter()
+    for (kind, unit), count in counts.items():
+        pooled[(kind, unit if count > 1 else "other units")] += count
+    kind_totals = Counter()
+    for (kind, _), count in pooled.items():
+        kind_totals[kind] += count
+    return sorted(
+        ((kind, unit, count) for (kind, unit), count in pooled.items()),
+        key=lambda item: (
+            -kind_totals[item[0]],
+            item[0],
+            item[2] if item[1] == "other units" else -item[2],
+            item[1],
+        ),
+    )
+
+
+def _figures_chart(package: Package) -> Chart:
+    rows = figures_by_kind_and_unit(package)
+    figure = Figure(figsize=(6.4, 0.9 + 0.24 * max(len(rows), 4)), layout="constrained")
+    ax = figure.subplots()
+    kinds = list(dict.fromkeys(kind for kind, _, _ in rows))
+    colours = {kind: PALETTE[i % len(PALETTE)] for i, kind in enumerate(kinds)}
+    if rows:
+        labels = [f"{kind} · {unit}" for kind, unit, _ in rows][::-1]
+        values = [count for _, _, count in rows][::-1]
+        bars = ax.barh(labels, values, color=[colours[k] for k, _, _ in rows][::-1])
+        _mark(bars, "figures")
+        ax.bar_label(bars, padding=2, fontsize=8)
+        ax.tick_params(axis="y", length=0)
+        ax.set_xlabel("figures")
+    else:
+        _empty(figure, "No figures in this package")
+    ax.set_title("Figures by kind and unit")
+    alt = f"Bar chart of the figures found in the articles by kind and unit ({len(rows)} groups)."
+    return Chart("figures-by-kind", "Figures by kind and unit", alt, "figures", _svg(figure))
+
+
+def resolved_places(package: Package) -> list[tuple[str, float, float, int]]:
+    """(name, longitude, latitude, articles) of the entities with coordinates, the most
+    covered first."""
+    places = []
+    for row in _records(package, "entities"):
+        if row.get("latitude") and row.get("longitude"):
+            count = int(row.get("article_count") or 0)
+            places.append((row["name"], float(row["longitude"]), float(row["latitude"]), count))
+    return sorted(places, key=lambda place: (-place[3], place[0]))
+
+
+def _places_chart(package: Package) -> Chart:
+    places = resolved_places(package)
+    figure = Figure(figsize=(10, 3.4), layout="constrained")
+    overview, close_up = figure.subplots(1, 2, width_ratios=[1.8, 1])
+    if places:
+        _draw_places(overview, places, _extent(places, 10), 30, 9.0, "all")
+        overview.set_title("Resolved places (dot size: articles naming them)")
+        lon, lat = places[0][1], places[0][2]
+        around = (lon - ZOOM_DEGREES, lon + ZOOM_DEGREES, lat - ZOOM_DEGREES, lat + ZOOM_DEGREES)
+        _draw_places(close_up, places, around, 5, 2.0, "close-up")
+        close_up.set_title(f"Around {places[0][0]}")
+    else:
+        _empty(figure, "No places with coordinates in this package")
+        overview.set_visible(False)
+        close_up.set_visible(False)
+    alt = f"Map of the {len(places)} places with coordinates, sized by the articles naming them."
+    return Chart("places-map", "Map of resolved places", alt, "entities", _svg(figure))
+
+
+def _extent(places, margin: float) -> tuple[float, float, float, float]:
+    """The places' bounding box plus a margin, within the world."""
+    lons, lats = [p[1] for p in places], [p[2] for p in places]
+    return (
+        max(-180.0, min(lons) - margin),
+        min(180.0, max(lons) + margin),
+        max(-90.0, min(lats) - margin),
+        min(90.0, max(lats) + margin),
+    )
+
+
+def _draw_places(ax, places, extent, step: int, spacing: float, view: str) -> None:
+    west, east, south, north = extent
+    inside = [p for p in places if west <= p[1] <= east and south <= p[2] <= north]
+    ax.set_xlim(west, east)
+    ax.set_ylim(south, north)
+    ax.set_aspect("equal")
+    # A graticule stands in for coastlines: there is no offline outline data to draw.
+    ax.set_xticks(range(int(west // step * step), int(east) + 1, step))
+    ax.set_yticks(range(int(south // step * step), int(north) + 1, step))
+    ax.xaxis.set_major_formatter(
+        lambda value, _: f"{abs(value):g}°{'E' if value > 0 else 'W' if value < 0 else ''}"
+    )
+    ax.yaxis.set_major_formatter(
+        lambda value, _: f"{abs(value):g}°{'N' if value > 0 else 'S' if value < 0 else ''}"
+    )
+    ax.grid(color="#d8dee6", linewidth=0.6)
+    ax.set_facecolor("#f4f8fb")
+    ax.tick_params(labelsize=7, length=0)
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(True)
+        ax.spines[side].set_color("#c5ccd6")
+    sizes = [14 + 22 * p[3] for p in inside]
+    points = ax.scatter(
+        [p[1] for p in inside],
+        [p[2] for p in inside],
+        s=sizes,
+        alpha=0.75,
+        color=PALETTE[0],
+        edgecolor="white",
+        linewidth=0.5,
+        zorder=3,
+    )
+    points.set_gid(f"mark-places-{view}")
+    for name, lon, lat, _ in _spaced(inside, spacing)[:MAP_LABELS]:
+        ax.annotate(
+            name,
+            (lon, lat),
+            xytext=(5, 3),
+            textcoords="offset points",
+            fontsize=7,
+            color="#1a202c",
+            zorder=4,
+            annotation_clip=True,
+        )
+
+
+def _spaced(places, spacing: float):
+    """The places to name, most covered first, none closer than `spacing` degrees to one
+    already named: labels of a dense cluster would print over each other."""
+    named = []
+    for place in places:
+        if all(abs(place[1] - o[1]) + abs(place[2] - o[2]) >= spacing for o in named):
+            named.append(place)
+    return named

@@ -1,0 +1,33 @@
+"""After the build (the dataset site): the one place where it reaches into the rest of newspack.
+
+The site is made from the published package alone; it borrows only the pipeline's
+read-only SQL runner, its rules about which folders newspack owns, the DuckDB type of each
+Frictionless type and the views the DuckDB file carries (one source for each).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from newspack.config import OWNER_MARKER_NAME
+from newspack.package.ownership import NotOwned, make_owned_dir, owned, remove_owned
+from newspack.package.schema import duckdb_type
+from newspack.releases.query import QueryError, run_query
+
+__all__ = [
+    "OWNER_MARKER_NAME",
+    "NotOwned",
+    "QueryError",
+    "duckdb_type",
+    "make_owned_dir",
+    "owned",
+    "remove_owned",
+    "run_query",
+    "views_sql",
+]
+
+
+def views_sql() -> str:
+    """The CREATE VIEW statements of the published DuckDB file (article_entities and the
+    others that the README's example queries use)."""
+    return resources.files("newspack.package").joinpath("views.sql").read_text(encoding="utf-8")

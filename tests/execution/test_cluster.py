@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from newspack.config import REPO_DUMPS_DIR  # noqa: E402
 from newspack.dev.bench import make_corpus  # noqa: E402
 from newspack.execution import cluster as cluster_module  # noqa: E402
 from newspack.execution.cluster import DaskExecutor  # noqa: E402
+from newspack.execution.fingerprint import code_closure  # noqa: E402
 from newspack.package.schema import table_names  # noqa: E402
 
 ARTICLES = 24  # four dumps: tasks are still in flight when a worker is killed after the first
@@ -129,25 +131,26 @@ def killed_build(corpus, cluster, tmp_path_factory):
     url = (root / "store").as_uri()
     executor = DaskExecutor(cluster[0].scheduler_address)
     report = pipeline.run(corpus, root / "out", cache_dir=url, progress=progress, executor=executor)
-    return report, root / "out", url, victim
+    return report, root, url, victim
 
 
 def test_a_worker_killed_mid_build_loses_only_its_task(corpus, local, cluster, killed_build):
-    report, out, _, victim = killed_build
+    report, root, _, victim = killed_build
     assert victim not in cluster[1].run(os.getpid).values()  # it was really killed
     assert report.work["processed"] == len(list(corpus.iterdir()))
     assert report.problems() == []
-    assert _different(local[0], out) == []
+    assert _different(local[0], root / "out") == []
 
 
 def test_cluster_and_local_builds_reuse_each_others_results(corpus, local, cluster, killed_build):
     """The store by URL: a local build takes every result the cluster wrote there; and a
     cluster build takes every result the local build cached, same keys, same output."""
-    _, _, url, _ = killed_build
+    _, root, url, _ = killed_build
     dumps = len(list(corpus.iterdir()))
-    here = pipeline.run(corpus, Path(url.removeprefix("file://")).parent / "again", cache_dir=url)
+    assert len(list((root / "store").glob("*/*.summary.pickle"))) == dumps  # written by URL
+    here = pipeline.run(corpus, root / "again", cache_dir=url)
     assert (here.work["processed"], here.work["from_cache"]) == (0, dumps)
-    assert _different(local[0], Path(url.removeprefix("file://")).parent / "again") == []
+    assert _different(local[0], root / "again") == []
     out, cache = local[0].parent / "from-local-cache", local[1]
     there = pipeline.run(
         corpus, out, cache_dir=cache, executor=DaskExecutor(cluster[0].scheduler_address)
@@ -189,3 +192,16 @@ def test_an_unreachable_scheduler_ends_the_build_with_one_line_naming_it(tmp_pat
     assert "Traceback" not in result.output
     assert f"cannot reach the Dask scheduler at {nobody}" in result.output
     assert not (tmp_path / "o" / "data").exists()  # nothing published
+
+
+def test_dask_stays_out_of_a_local_build_and_of_the_cache_key():
+    """A local build imports no Dask or fsspec (the extra is optional), and the cluster
+    modules are not in the per-dump task's imports (editing them keeps the cache)."""
+    files = {path.name for path in code_closure()}
+    assert "worker.py" in files and not {"cluster.py", "urlstore.py"} & files
+    probe = (
+        "import sys, newspack.cli, newspack.pipeline, newspack.execution.store; "
+        "print(sorted({'dask', 'distributed', 'fsspec'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr

@@ -140,27 +140,25 @@ class DaskExecutor:
 
     def _run_on(self, client: Client, jobs: list[DumpJob], sink: ResultSink | None):
         fingerprint = build_fingerprint()
-        queue = iter(jobs)
+        waiting = iter(jobs)
         owner = {}  # future -> its job
+        running = as_completed()
 
-        def submit() -> list:
-            job = next(queue, None)
-            if job is None:
-                return []
-            future = client.submit(
-                cluster_task, job, sink, fingerprint, key=f"newspack-dump-{job.key}", retries=0
-            )
-            owner[future] = job
-            return [future]
+        def submit_next() -> None:
+            if (job := next(waiting, None)) is not None:
+                future = client.submit(
+                    cluster_task, job, sink, fingerprint, key=f"newspack-dump-{job.key}", retries=0
+                )
+                owner[future] = job
+                running.add(future)
 
         # A window of tasks, topped up as they end: the scheduler holds a few dumps' bytes
-        # at a time, not the corpus.
-        window = [f for _ in range(TASKS_PER_WORKER * self.workers) for f in submit()]
-        running = as_completed(window)
+        # per worker at a time, not the corpus's.
+        for _ in range(TASKS_PER_WORKER * self.workers):
+            submit_next()
         for future in running:
             job = owner.pop(future)
-            for more in submit():
-                running.add(more)
+            submit_next()
             yield job, *self._outcome(future, job)
             future.release()
 

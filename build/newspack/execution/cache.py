@@ -10,8 +10,9 @@ compute.
 The same folder keeps the offline place index (places.py), which takes seconds to build
 from geonames and a fraction of one to load. Entries are pickles written atomically, each
 result with a small summary beside it that a build reads first (store.py); the
-cache is local to the machine that builds (never published). An entry that cannot be read
-is recomputed and rewritten.
+cache is never published. Workers write to it from their own processes (the object is
+sent to them), so on a cluster it must be a folder every worker shares, or a URL
+(urlstore.py, the same layout). An entry that cannot be read is recomputed and rewritten.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 
 from newspack.execution.fingerprint import build_fingerprint
-from newspack.package.ownership import make_owned_dir, remove_owned
+from newspack.package.ownership import make_owned_dir, owned, remove_owned
 
 CACHE_DIRNAME = ".newspack-cache"
 PLACES_INDEX_NAME = "places.pickle"  # places.GeoIndex, kept beside the dumps' entries
@@ -36,7 +37,7 @@ SUMMARY_PART = ".summary"  # <key>.summary.pickle: what a build needs of an entr
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Unpickling makes many objects that all live on; the cyclic collector would otherwise
     run over the whole heap again and again while they are made (most of a load's time once
     the build holds its tables)."""
@@ -50,7 +51,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _read(path: Path):
-    with path.open("rb") as stream, _collector_paused():
+    with path.open("rb") as stream, collector_paused():
         return pickle.load(stream)
 
 
@@ -73,13 +74,14 @@ class DumpCache:
         make_owned_dir(root, CACHE_KIND)
         make_owned_dir(self.folder, ENTRIES_KIND)
 
-    @classmethod
-    def writer(cls, folder: Path) -> DumpCache:
-        """The entries folder of an open cache, for a worker that only writes results
-        there (the build made the folder and its markers)."""
-        store = cls.__new__(cls)
-        store.root, store.folder, store.unreadable = folder.parent, folder, []
-        return store
+    def reachable(self) -> bool:
+        """True where this process sees the entries folder the build made (a worker on
+        another machine does only when the folder is shared)."""
+        return owned(self.folder, ENTRIES_KIND)
+
+    def places_index(self) -> Path | None:
+        """Where the place index is kept beside the entries."""
+        return self.folder / PLACES_INDEX_NAME
 
     def _path(self, key: str, part: str = "") -> Path:
         return self.folder / f"{key}{part}.pickle"

@@ -17,9 +17,15 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
-from pathlib import Path
 
-from newspack.execution.worker import CachedHead, DumpJob, DumpResult, run_job, set_up_worker
+from newspack.execution.worker import (
+    CachedHead,
+    DumpJob,
+    DumpResult,
+    ResultSink,
+    run_job_or_quarantine,
+    set_up_worker,
+)
 
 MIN_DUMPS_PER_WORKER = 4
 PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
@@ -69,11 +75,11 @@ class LocalExecutor:
         self.workers = 1
 
     def run(
-        self, jobs: list[DumpJob], store_folder: Path | None
+        self, jobs: list[DumpJob], sink: ResultSink | None
     ) -> Iterator[tuple[DumpJob, CachedHead, DumpResult | None]]:
         """Each job with its head (and its result when there is no store), in job order."""
         self.workers = worker_count(self.jobs, len(jobs))
-        task = partial(run_job, store_folder=store_folder)
+        task = partial(run_job_or_quarantine, sink=sink)
         if self.workers <= 1:
             for job in jobs:
                 yield job, *task(job)

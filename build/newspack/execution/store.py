@@ -2,23 +2,26 @@
 
 DumpStore is the one interface between the per-dump stages and the corpus-level ones:
 "process these dumps, give me their results". It reads each file once, sets duplicates
-aside, takes what the cache already holds, has an executor (local.py, or a cluster's) run
-the rest, and hands back the entries in crawl order with a summary of each. A result is
-kept in the store (the cache, or a scratch store for one build) and read back when the
-corpus-level stages need it, so the corpus is never held in memory; a cached result that
-can no longer be read is recomputed here. Without a store (tests, evaluation), results are
-kept as they are.
+aside, takes what the cache already holds, has an executor (local.py, or cluster.py on a
+Dask cluster) run the rest, and hands back the entries in crawl order with a summary of
+each. A result is kept in the store (the cache: a folder, or an fsspec URL by urlstore.py;
+or a scratch store for one build) and read back when the corpus-level stages need it, so
+the corpus is never held in memory; a cached result that can no longer be read is
+recomputed here. Without a store (tests, evaluation), results are kept as they are.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
 
 from newspack.execution.cache import DumpCache, entry_key
 from newspack.execution.local import LocalExecutor
@@ -26,6 +29,7 @@ from newspack.execution.worker import (
     CachedHead,
     DumpJob,
     DumpResult,
+    ResultSink,
     head_of,
     process_dump,
     unread_dump,
@@ -39,6 +43,48 @@ from newspack.package.ownership import make_owned_dir, remove_owned
 Progress = Callable[[str], None]
 SCRATCH_PREFIX = ".newspack-store-"  # a store for one --no-cache build, in the output folder
 SCRATCH_KIND = "store"
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+class Executor(Protocol):
+    """Runs dump jobs somewhere (local.py, cluster.py): yields each job with its head, and
+    its result when there is no sink, in any order; `workers` says how many ran them."""
+
+    workers: int
+
+    def run(
+        self, jobs: list[DumpJob], sink: ResultSink | None
+    ) -> Iterator[tuple[DumpJob, CachedHead, DumpResult | None]]: ...
+
+
+def is_url(location: Path | str) -> bool:
+    """True for a store given as a URL (file://, s3://, ...) rather than a path."""
+    return isinstance(location, str) and bool(_URL.match(location))
+
+
+def local_path(location: Path | str) -> Path | None:
+    """The folder a store location names on this machine: a path, or a file:// URL's path;
+    None for a remote URL."""
+    if not is_url(location):
+        return Path(location).absolute()
+    parts = urlsplit(location)
+    return Path(unquote(parts.path)) if parts.scheme == "file" else None
+
+
+def open_cache(location: Path | str):
+    """The cache at a path (DumpCache) or a URL (urlstore.UrlCache, needs fsspec)."""
+    if not is_url(location):
+        return DumpCache(Path(location))
+    try:
+        from newspack.execution.urlstore import UrlCache
+    except ImportError as error:
+        raise ValueError(
+            f"{location}: a store URL needs fsspec: pip install 'newspack[cluster]'"
+        ) from error
+    try:
+        return UrlCache(location)
+    except (ImportError, ValueError) as error:  # fsspec: no such protocol or its package
+        raise ValueError(f"{location}: cannot open this store URL ({error})") from error
 
 
 @dataclass
@@ -79,19 +125,19 @@ def _reason(error: Exception) -> str:
 class DumpStore:
     """The per-dump results of a build, by entry key (cache.entry_key), in a DumpCache."""
 
-    def __init__(self, cache: DumpCache | None = None):
+    def __init__(self, cache=None):  # a DumpCache, a urlstore.UrlCache or None
         self.cache = cache
         # entry key -> the dump file and crawl time of a result taken from the cache
         self._cached_from: dict[str, tuple[Path, datetime | None]] = {}
 
     @classmethod
     @contextmanager
-    def opened(cls, out_dir: Path, cache_root: Path, use_cache: bool) -> Iterator[DumpStore]:
-        """The cache (its stale fingerprints removed), or without it a scratch store for
-        this build only (results still go to disk, so that memory does not grow with the
-        corpus), removed when the build ends."""
+    def opened(cls, out_dir: Path, cache_root: Path | str, use_cache: bool) -> Iterator[DumpStore]:
+        """The cache at a path or URL (its stale fingerprints removed), or without it a
+        scratch store in the output folder for this build only (results still go to disk,
+        so that memory does not grow with the corpus), removed when the build ends."""
         if use_cache:
-            cache = DumpCache(cache_root)
+            cache = open_cache(cache_root)
             cache.remove_stale()
             yield cls(cache)
             return
@@ -105,7 +151,7 @@ class DumpStore:
         self,
         paths: list[Path],
         crawl_times: dict[str, datetime] | None = None,
-        executor: LocalExecutor | None = None,
+        executor: Executor | None = None,
         progress: Progress | None = None,
     ) -> Processed:
         """Read, parse and analyse each dump, from the store where possible.
@@ -119,8 +165,7 @@ class DumpStore:
         plan = _Plan(self, crawl_times or {}, progress)
         for path in paths:
             plan.add(path)
-        folder = self.cache.folder if self.cache else None
-        for job, head, result in executor.run(plan.pending, folder):
+        for job, head, result in executor.run(plan.pending, self.cache):
             plan.finish(job, head, result)
         done = Processed(store=self, workers=executor.workers)
         done.processed, done.from_cache = len(plan.pending), len(plan.keys) - len(plan.pending)

@@ -2,19 +2,18 @@
 
 A task is a DumpJob: a dump's name, bytes, crawl-time override and store key. It runs in
 this process, in a local worker process (local.py) or on a cluster worker, and its result
-is the same wherever it runs. With a store folder, the task writes its result there and
-returns only its head (what the build needs up front), so that results never travel back
-through the process that plans the build.
+is the same wherever it runs. With a store (a DumpCache or a UrlCache, each able to `put`
+from any process that reaches it), the task writes its result there and returns only its
+head (what the build needs up front), so that results never travel back through the
+process that plans the build.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from newspack.execution.cache import DumpCache
 from newspack.ingest.keys import DumpSummary, summarise
 from newspack.ingest.parse import ParsedDump, parse_dump
 from newspack.ingest.read import DumpError, UnreadDump, file_identity, read_bytes
@@ -79,12 +78,40 @@ def set_up_worker() -> None:
     quantulum_tries.install()
 
 
-def run_job(job: DumpJob, store_folder: Path | None) -> tuple[CachedHead, DumpResult | None]:
-    """Process one dump. With a store folder the result is written there (atomically) and
-    only the head is returned; without one the result is returned too."""
+class ResultSink(Protocol):
+    """Where a worker writes results: the store's entries (picklable, sent to workers)."""
+
+    def put(self, key: str, result: DumpResult, summary: CachedHead | None = None) -> None: ...
+
+
+def quarantined(job: DumpJob, error: BaseException, where: str = "") -> CachedHead:
+    """The head of a dump whose processing failed: refused, with the error as its problem
+    (line 1, as for other whole-file refusals: the quarantine table's key needs a line).
+    Never cached, so a fixed version of the code reads the dump again."""
+    problem = (
+        f"{job.name}: line 1: processing failed{where}, dump quarantined "
+        f"({type(error).__name__}: {error})"
+    )
+    return CachedHead(unread_dump(job.name, job.data, "refused", problem, 1), None)
+
+
+def run_job_or_quarantine(
+    job: DumpJob, sink: ResultSink | None
+) -> tuple[CachedHead, DumpResult | None]:
+    """run_job, with a dump that makes the analysis raise quarantined instead of stopping
+    the build (the local executor's task; the cluster's tells failures apart itself)."""
+    try:
+        return run_job(job, sink)
+    except Exception as error:  # any failure of one dump is that dump's, never the build's
+        return quarantined(job, error), None
+
+
+def run_job(job: DumpJob, sink: ResultSink | None) -> tuple[CachedHead, DumpResult | None]:
+    """Process one dump. With a sink the result is written there (atomically) and only the
+    head is returned; without one the result is returned too."""
     result = process_dump(job.name, job.data, job.crawl_time)
     head = head_of(result)
-    if store_folder is None:
+    if sink is None:
         return head, result
-    DumpCache.writer(store_folder).put(job.key, result, head)
+    sink.put(job.key, result, head)
     return head, None

@@ -60,7 +60,22 @@ def entry_key(content_sha256: str, crawl_time: datetime | None) -> str:
     return hashlib.sha256(f"{content_sha256}|{override}".encode()).hexdigest()
 
 
-class DumpCache:
+class EntryWriter:
+    """How a store writes an entry: the result, then its summary (DumpCache, and UrlCache
+    in urlstore.py, give _path and an atomic _write)."""
+
+    def put(self, key: str, result, summary=None) -> None:
+        """Keep a result and, when given, its summary (written last: a summary found means
+        its result was written)."""
+        self._write(self._path(key), result)
+        if summary is not None:
+            self.put_summary(key, summary)
+
+    def put_summary(self, key: str, summary) -> None:
+        self._write(self._path(key, SUMMARY_PART), summary)
+
+
+class DumpCache(EntryWriter):
     """Cached results by entry key, in <root>/<build fingerprint>/.
 
     The root and each fingerprint folder carry newspack's owner marker (ownership.py): a
@@ -112,16 +127,6 @@ class DumpCache:
     def load(self, key: str):
         """An entry this build has written (an error if it has gone since)."""
         return _read(self._path(key))
-
-    def put(self, key: str, result, summary=None) -> None:
-        """Keep a result and, when given, its summary (written last: a summary found means
-        its result was written)."""
-        self._write(self._path(key), result)
-        if summary is not None:
-            self.put_summary(key, summary)
-
-    def put_summary(self, key: str, summary) -> None:
-        self._write(self._path(key, SUMMARY_PART), summary)
 
     def _write(self, path: Path, value) -> None:
         handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")

@@ -34,10 +34,11 @@ from newspack.execution.cache import (
     ENTRIES_KIND,
     PLACES_INDEX_NAME,
     SUMMARY_PART,
+    EntryWriter,
     collector_paused,
 )
 from newspack.execution.fingerprint import build_fingerprint
-from newspack.package.ownership import NotOwned
+from newspack.package.ownership import NotOwned, marker_says
 
 
 def _loads(data: bytes):
@@ -45,7 +46,7 @@ def _loads(data: bytes):
         return pickle.loads(data)
 
 
-class UrlCache:
+class UrlCache(EntryWriter):
     """Cached results by entry key, in <url>/<build fingerprint>/, through fsspec."""
 
     def __init__(self, url: str):
@@ -58,14 +59,9 @@ class UrlCache:
 
     def _owned(self, folder: str, kind: str) -> bool:
         try:
-            content = json.loads(self.fs.cat_file(f"{folder}/{OWNER_MARKER_NAME}"))
-        except (OSError, ValueError):
+            return marker_says(self.fs.cat_file(f"{folder}/{OWNER_MARKER_NAME}"), kind)
+        except OSError:
             return False
-        return (
-            isinstance(content, dict)
-            and content.get("tool") == "newspack"
-            and (content.get("kind") == kind)
-        )
 
     def _claim(self, folder: str, kind: str) -> None:
         """Make `folder` newspack's `kind` folder: it must be newspack's already, or empty."""
@@ -126,16 +122,6 @@ class UrlCache:
     def load(self, key: str):
         """An entry this build has written (an error if it has gone since)."""
         return _loads(self.fs.cat_file(self._path(key)))
-
-    def put(self, key: str, result, summary=None) -> None:
-        """Keep a result and, when given, its summary (written last: a summary found means
-        its result was written)."""
-        self._write(self._path(key), result)
-        if summary is not None:
-            self.put_summary(key, summary)
-
-    def put_summary(self, key: str, summary) -> None:
-        self._write(self._path(key, SUMMARY_PART), summary)
 
     def _write(self, path: str, value) -> None:
         temporary = f"{path}.{uuid.uuid4().hex}.tmp"

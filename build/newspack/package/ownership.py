@@ -60,13 +60,21 @@ def owned(folder: Path, kind: str) -> bool:
     if not _is_real_dir(folder) or not _is_real_file(marker):
         return False
     try:
-        content = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return marker_says(marker.read_bytes(), kind)
+    except OSError:
+        return False
+
+
+def marker_says(text: bytes | str, kind: str) -> bool:
+    """Whether an owner marker's text says newspack made the folder as `kind`."""
+    try:
+        content = json.loads(text)
+    except ValueError:
         return False
     return (
         isinstance(content, dict)
         and content.get("tool") == "newspack"
-        and (content.get("kind") == kind)
+        and content.get("kind") == kind
     )
 
 

@@ -1,6 +1,6 @@
 """Stages 5-6, identify and enrich, streamed: the tables from the processed dumps.
 
-The processed dumps (pipeline.process_dumps) stay in the store and are read back one at a
+The processed dumps (execution/store.py) stay in the store and are read back one at a
 time, so that memory holds a few dumps' parses and analyses and the tables, never the
 corpus's. Two passes:
 

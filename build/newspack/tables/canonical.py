@@ -92,8 +92,13 @@ class PersonIndex:
 @dataclass
 class ArticleContext:
     persons: list[str] = field(default_factory=list)  # full names (2+ words)
-    long_names: list[tuple[str, str]] = field(default_factory=list)  # (name, label)
-    definitions: dict[str, list[str]] = field(default_factory=dict)
+    # Names of 2+ words, looked up per mention: built once per article, so that resolving
+    # a mention costs the same however many versions (and names) its article has.
+    label_of_long_name: dict[str, str] = field(default_factory=dict)  # the first label
+    long_names_by_initials: dict[str, set[str]] = field(default_factory=dict)
+    organisations_by_first_word: dict[str, set[str]] = field(default_factory=dict)
+    definitions: dict[str, list[str]] = field(default_factory=dict)  # acronym -> long forms
+    defined: dict[str, str] = field(default_factory=dict)  # long form -> its acronym's first
     countries: frozenset[str] = frozenset()  # countries the article names
     home: frozenset[str] = frozenset()  # the country of its dateline
     dateline_city: str | None = None
@@ -112,11 +117,9 @@ def _resolve_name(m: Mention, ctx: ArticleContext) -> tuple[str, str, str]:
     surface = m.surface
     if _is_demonym(surface):
         return surface, "NORP", AS_WRITTEN
-    defined = {long: forms[0] for forms in ctx.definitions.values() for long in forms}
-    if surface in ctx.definitions or surface in defined:
-        long = ctx.definitions[surface][0] if surface in ctx.definitions else defined[surface]
-        label = next((lab for name, lab in ctx.long_names if name == long), "")
-        return long, label, "long_form"
+    if surface in ctx.definitions or surface in ctx.defined:
+        long = ctx.definitions[surface][0] if surface in ctx.definitions else ctx.defined[surface]
+        return long, ctx.label_of_long_name.get(long, ""), "long_form"
     words = surface.split()
     if kinds.is_product(surface):
         return surface, "PRODUCT", AS_WRITTEN
@@ -148,12 +151,12 @@ def _resolve_name(m: Mention, ctx: ArticleContext) -> tuple[str, str, str]:
         if m.label == "NORP":
             return surface, "", AS_WRITTEN  # "Asian" is no short form of "Asian Development Bank"
         if _ACRONYM.fullmatch(surface):
-            long = [n for n, _ in ctx.long_names if _initials(n) == surface]
-            if len(set(long)) == 1:
-                return long[0], "", "acronym_initials"
+            long = ctx.long_names_by_initials.get(surface, set())
+            if len(long) == 1:
+                return next(iter(long)), "", "acronym_initials"
         # "Amnesty" for "Amnesty International", but "Karachi" stays a place next to
         # "Karachi Port Trust".
-        longer = {n for n, lab in ctx.long_names if lab == "ORG" and n.split()[0] == surface}
+        longer = set(ctx.organisations_by_first_word.get(surface, ()))
         home_place = any(
             p.kind != "city" or p.country_code in ctx.home
             for p in ctx.gazetteer.candidates(surface)
@@ -239,11 +242,15 @@ def _article_context(
     ctx.home = frozenset([home.country_code]) if home else frozenset()
     # Texts in reading order (not a set: the first long form of an acronym wins).
     ctx.definitions = definitions(list(dict.fromkeys(m.src.text for m in mentions)))
+    ctx.defined = {long: forms[0] for forms in ctx.definitions.values() for long in forms}
     for m in mentions:
         if _is_full_name(m.label, m.surface):
             ctx.persons.append(m.surface)
-        if len(m.surface.split()) >= 2:
-            ctx.long_names.append((m.surface, m.label))
+        if len(words := m.surface.split()) >= 2:
+            ctx.label_of_long_name.setdefault(m.surface, m.label)
+            ctx.long_names_by_initials.setdefault(_initials(m.surface), set()).add(m.surface)
+            if m.label == "ORG":
+                ctx.organisations_by_first_word.setdefault(words[0], set()).add(m.surface)
     countries = set()
     for m in mentions:
         if m.label == "GPE" and (place := gazetteer.resolve(m.surface)) and place.kind == "country":

@@ -33,7 +33,7 @@ from distributed import Client, LocalCluster, as_completed
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from newspack.execution.fingerprint import build_fingerprint
-from newspack.execution.local import default_jobs
+from newspack.execution.local import JOBS_IN_FLIGHT_PER_WORKER, default_jobs
 from newspack.execution.worker import (
     CachedHead,
     DumpJob,
@@ -45,7 +45,6 @@ from newspack.execution.worker import (
 )
 
 CONNECT_TIMEOUT = "10s"
-TASKS_PER_WORKER = 4  # queued per worker: enough to keep it busy, few enough to hold little
 
 
 class ClusterError(RuntimeError):
@@ -143,14 +142,19 @@ class DaskExecutor:
         def submit_next() -> None:
             if (job := next(waiting, None)) is not None:
                 future = client.submit(
-                    cluster_task, job, sink, fingerprint, key=f"newspack-dump-{job.key}", retries=0
+                    cluster_task,
+                    job.loaded(),  # the bytes travel with the task: workers need not see them
+                    sink,
+                    fingerprint,
+                    key=f"newspack-dump-{job.key}",
+                    retries=0,
                 )
                 owner[future] = job
                 running.add(future)
 
         # A window of tasks, topped up as they end: the scheduler holds a few dumps' bytes
         # per worker at a time, not the corpus's.
-        for _ in range(TASKS_PER_WORKER * self.workers):
+        for _ in range(JOBS_IN_FLIGHT_PER_WORKER * self.workers):
             submit_next()
         for future in running:
             job = owner.pop(future)

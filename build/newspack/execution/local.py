@@ -3,7 +3,9 @@
 Each worker is started clean (spawn), set up once (worker.set_up_worker: the model and
 quantulum3) and ends when the build that started it dies, even by kill -9, so that no
 orphan keeps a model's memory. Results come back in the order of the jobs whatever order
-the workers finish them in; with one worker, jobs run in this process.
+the workers finish them in; with one worker, jobs run in this process. Jobs are handed to
+the workers a window at a time (JOBS_IN_FLIGHT_PER_WORKER each), their bytes loaded as they
+go, so the build never holds the whole corpus's bytes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -28,6 +31,9 @@ from newspack.execution.worker import (
 )
 
 MIN_DUMPS_PER_WORKER = 4
+# Jobs handed to each worker ahead of its results: enough to keep it busy, few enough that
+# the build holds only a few dumps' bytes per worker (the local and the cluster executor).
+JOBS_IN_FLIGHT_PER_WORKER = 4
 PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 PARENT_CHECK_SECONDS = 2.0
 
@@ -82,12 +88,22 @@ class LocalExecutor:
         task = partial(run_job_or_quarantine, sink=sink)
         if self.workers <= 1:
             for job in jobs:
-                yield job, *task(job)
+                yield job, *task(job.loaded())
             return
         # spawn: each worker starts clean (no threads or locks inherited from this process).
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
         ) as pool:
-            for job, done in zip(jobs, pool.map(task, jobs, chunksize=1), strict=True):
-                yield job, *done
+            waiting, in_flight = iter(jobs), deque()
+            for job in waiting:
+                in_flight.append((job, pool.submit(task, job.loaded())))
+                if len(in_flight) == JOBS_IN_FLIGHT_PER_WORKER * self.workers:
+                    yield self._first(in_flight)
+            while in_flight:
+                yield self._first(in_flight)
+
+    @staticmethod
+    def _first(in_flight: deque) -> tuple[DumpJob, CachedHead, DumpResult | None]:
+        job, future = in_flight.popleft()
+        return job, *future.result()

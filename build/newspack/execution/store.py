@@ -238,7 +238,7 @@ class _Plan:
         crawl_time = self.crawl_times.get(dump_id_for(path))
         key = self.keys[path.name] = entry_key(digest, crawl_time)
         if (head := self.store.cached_head(key, path, crawl_time)) is None:
-            self.pending.append(DumpJob(path.name, data, crawl_time, key))
+            self.pending.append(DumpJob(path, digest, len(data), crawl_time, key))
             return None
         self._keep(path.name, head, key)
         return self._done(path.name)

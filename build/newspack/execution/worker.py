@@ -1,6 +1,10 @@
 """Stages 1-4 of one dump (read, split, parse, analyse): the task every executor runs.
 
-A task is a DumpJob: a dump's name, bytes, crawl-time override and store key. It runs in
+A task is a DumpJob: a dump's file, checksum, crawl-time override and store key. A job
+waits without the file's bytes; an executor loads them (DumpJob.loaded) only when it hands
+the job to a worker, so a build holds the bytes of the dumps in flight, never the corpus's,
+and a file that changed since the build planned it is quarantined, not read as the build
+planned it. It runs in
 this process, in a local worker process (local.py) or on a cluster worker, and its result
 is the same wherever it runs. With a store (a DumpCache or a UrlCache, each able to `put`
 from any process that reaches it), the task writes its result there and returns only its
@@ -10,13 +14,22 @@ process that plans the build.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from newspack.ingest.keys import DumpSummary, summarise
 from newspack.ingest.parse import ParsedDump, parse_dump
-from newspack.ingest.read import DumpError, UnreadDump, file_identity, read_bytes
+from newspack.ingest.read import (
+    DumpError,
+    UnreadDump,
+    file_identity,
+    identity_of,
+    read_bytes,
+    read_file,
+)
 from newspack.nlp import quantulum_tries
 from newspack.nlp.analyse import Analyses, analyse_texts, source_texts
 from newspack.nlp.model import load_model
@@ -40,10 +53,29 @@ class CachedHead(NamedTuple):
 
 @dataclass(frozen=True)
 class DumpJob:
-    name: str  # the dump's file name
-    data: bytes
+    path: Path  # the dump file, as the planning process sees it
+    sha256: str  # of the bytes the build planned on (the store key is made from it)
+    size: int
     crawl_time: datetime | None
     key: str  # the store's entry key (cache.entry_key)
+    data: bytes | None = None  # the bytes, once loaded
+    problem: str | None = None  # why they could not be loaded
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def loaded(self) -> DumpJob:
+        """This job with its file's bytes, read now (in the process that plans the build:
+        a cluster worker need not see its files). A file that can no longer be read, or
+        whose bytes are not the ones planned on, becomes the job's problem."""
+        try:
+            data = read_file(self.path, follow_links=True)  # links were vetted by find_dumps
+        except (OSError, DumpError) as error:
+            return replace(self, problem=f"can no longer be read ({error})")
+        if hashlib.sha256(data).hexdigest() != self.sha256:
+            return replace(self, problem="changed while the build was running; build again")
+        return replace(self, data=data)
 
 
 def head_of(result: DumpResult) -> CachedHead:
@@ -92,7 +124,13 @@ def quarantined(job: DumpJob, error: BaseException, where: str = "") -> CachedHe
         f"{job.name}: line 1: processing failed{where}, dump quarantined "
         f"({type(error).__name__}: {error})"
     )
-    return CachedHead(unread_dump(job.name, job.data, "refused", problem, 1), None)
+    return _refused(job, problem)
+
+
+def _refused(job: DumpJob, problem: str) -> CachedHead:
+    """The head of a dump that was not processed, named by the bytes the build planned on."""
+    identity = identity_of(job.name, job.sha256, job.size)
+    return CachedHead(UnreadDump(**identity, status="refused", problem=problem, error_line=1), None)
 
 
 def run_job_or_quarantine(
@@ -108,7 +146,10 @@ def run_job_or_quarantine(
 
 def run_job(job: DumpJob, sink: ResultSink | None) -> tuple[CachedHead, DumpResult | None]:
     """Process one dump. With a sink the result is written there (atomically) and only the
-    head is returned; without one the result is returned too."""
+    head is returned; without one the result is returned too. A job whose bytes could not
+    be loaded is refused with its problem (and, like a quarantined one, never cached)."""
+    if job.data is None:
+        return _refused(job, f"{job.name}: line 1: {job.problem or 'not loaded'}"), None
     result = process_dump(job.name, job.data, job.crawl_time)
     head = head_of(result)
     if sink is None:

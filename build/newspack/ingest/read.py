@@ -80,13 +80,18 @@ def dump_id_for(path: Path) -> str:
 
 def file_identity(file: str, data: bytes) -> dict:
     """What names a dump file whether or not it can be read: id, name, order, checksum, size."""
+    return identity_of(file, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def identity_of(file: str, sha256: str, size: int) -> dict:
+    """file_identity from a checksum and size taken earlier (the bytes are not at hand)."""
     path = Path(file)
     return {
         "dump_id": dump_id_for(path),
         "file": path.name,
         "crawl_order": crawl_order_for(path),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "bytes": len(data),
+        "sha256": sha256,
+        "bytes": size,
     }
 
 

@@ -36,7 +36,13 @@ from newspack.execution.worker import (
 )
 from newspack.ingest.keys import DumpSummary, summarise
 from newspack.ingest.parse import ParsedDump
-from newspack.ingest.read import DumpError, UnreadDump, dump_id_for, read_file
+from newspack.ingest.read import (
+    DumpError,
+    UnreadDump,
+    dump_id_for,
+    read_file,
+    unreadable_reason,
+)
 from newspack.nlp.analyse import analyse_texts, source_texts
 from newspack.package.ownership import make_owned_dir, remove_owned
 
@@ -48,7 +54,8 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 class Executor(Protocol):
     """Runs dump jobs somewhere (local.py, cluster.py): yields each job with its head, and
-    its result when there is no sink, in any order; `workers` says how many ran them."""
+    its result when there is no sink, in any order; `workers` says how many ran them. Jobs
+    come without their bytes: an executor hands a worker `job.loaded()`, when it does."""
 
     workers: int
 
@@ -118,17 +125,13 @@ class Processed:
         return [result.parsed for result in self.results()]
 
 
-def _reason(error: Exception) -> str:
-    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-
-
 class DumpStore:
     """The per-dump results of a build, by entry key (cache.entry_key), in a DumpCache."""
 
     def __init__(self, cache=None):  # a DumpCache, a urlstore.UrlCache or None
         self.cache = cache
         # entry key -> the dump file and crawl time of a result taken from the cache
-        self._cached_from: dict[str, tuple[Path, datetime | None]] = {}
+        self._cached_from: dict[str, DumpJob] = {}  # key -> the job its head was read for
 
     @classmethod
     @contextmanager
@@ -176,32 +179,38 @@ class DumpStore:
         plan.collect(paths, done)
         return done
 
-    def cached_head(self, key: str, path: Path, crawl_time: datetime | None) -> CachedHead | None:
-        """The head kept beside a cached result, or made from the result (and kept) when it
-        has none that can be read; None when the store holds no such result."""
+    def cached_head(self, job: DumpJob) -> CachedHead | None:
+        """The head kept beside a job's cached result, or made from the result (and kept)
+        when it has none that can be read; None when the store holds no such result."""
         if self.cache is None:
             return None
-        head = self.cache.get_summary(key)
-        if head is None and (result := self.cache.get(key)) is not None:
-            self.cache.put_summary(key, head := head_of(result))
+        head = self.cache.get_summary(job.key)
+        if head is None and (result := self.cache.get(job.key)) is not None:
+            self.cache.put_summary(job.key, head := head_of(result))
         if head is not None:
-            self._cached_from[key] = (path, crawl_time)
+            self._cached_from[job.key] = job
         return head
 
     def load(self, key: str, done: Processed) -> DumpResult:
         """A result kept in the store; a cached one that can no longer be read (only its
-        head was read up front) is recomputed, with a warning in `done`."""
+        head was read up front) is recomputed from its file, with a warning in `done`. When
+        that file has changed too, the build stops: the plan was made from the old bytes."""
         try:
             return self.cache.load(key)
         except Exception as error:
             if key not in self._cached_from:
                 raise  # written by this build: losing it is not a cache miss
-            path, crawl_time = self._cached_from.pop(key)
-            result = process_dump(path.name, read_file(path, follow_links=True), crawl_time)
+            job = self._cached_from.pop(key).loaded()
+            entry = self.cache.path_of(key)
+            if job.data is None:
+                raise ValueError(
+                    f"{job.name}: {job.problem}, and its cache entry {entry} cannot be read "
+                    f"({type(error).__name__}: {error})"
+                ) from error
+            result = process_dump(job.name, job.data, job.crawl_time)
             self.cache.put(key, result, head_of(result))
             done.warnings.append(
-                f"cache entry recomputed: {self.cache.path_of(key)}: "
-                f"{type(error).__name__}: {error}"
+                f"cache entry recomputed: {entry}: {type(error).__name__}: {error}"
             )
             done.processed, done.from_cache = done.processed + 1, done.from_cache - 1
             return result
@@ -227,7 +236,8 @@ class _Plan:
         try:
             data = read_file(path, follow_links=True)  # links were vetted by find_dumps
         except (OSError, DumpError) as error:
-            self.skipped.append(f"{path.name}: cannot be read ({_reason(error)}); left out")
+            reason = unreadable_reason(error, path.name)
+            self.skipped.append(f"{path.name}: cannot be read ({reason}); left out")
             return self._done(path.name)
         digest = hashlib.sha256(data).hexdigest()
         if digest in self.first_with_hash:
@@ -237,8 +247,9 @@ class _Plan:
         self.first_with_hash[digest] = dump_id_for(path)
         crawl_time = self.crawl_times.get(dump_id_for(path))
         key = self.keys[path.name] = entry_key(digest, crawl_time)
-        if (head := self.store.cached_head(key, path, crawl_time)) is None:
-            self.pending.append(DumpJob(path, digest, len(data), crawl_time, key))
+        job = DumpJob(path, digest, len(data), crawl_time, key)
+        if (head := self.store.cached_head(job)) is None:
+            self.pending.append(job)
             return None
         self._keep(path.name, head, key)
         return self._done(path.name)

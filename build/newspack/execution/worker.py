@@ -3,13 +3,12 @@
 A task is a DumpJob: a dump's file, checksum, crawl-time override and store key. A job
 waits without the file's bytes; an executor loads them (DumpJob.loaded) only when it hands
 the job to a worker, so a build holds the bytes of the dumps in flight, never the corpus's,
-and a file that changed since the build planned it is quarantined, not read as the build
-planned it. It runs in
-this process, in a local worker process (local.py) or on a cluster worker, and its result
-is the same wherever it runs. With a store (a DumpCache or a UrlCache, each able to `put`
-from any process that reaches it), the task writes its result there and returns only its
-head (what the build needs up front), so that results never travel back through the
-process that plans the build.
+and a file that changed since the build planned it is refused, not read as other bytes
+than planned. A task runs in this process, in a local worker process (local.py) or on a
+cluster worker, and its result is the same wherever it runs. With a store (a DumpCache or
+a UrlCache, each able to `put` from any process that reaches it), the task writes its
+result there and returns only its head (what the build needs up front), so that results
+never travel back through the process that plans the build.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from newspack.ingest.read import (
     identity_of,
     read_bytes,
     read_file,
+    unreadable_reason,
 )
 from newspack.nlp import quantulum_tries
 from newspack.nlp.analyse import Analyses, analyse_texts, source_texts
@@ -72,7 +72,9 @@ class DumpJob:
         try:
             data = read_file(self.path, follow_links=True)  # links were vetted by find_dumps
         except (OSError, DumpError) as error:
-            return replace(self, problem=f"can no longer be read ({error})")
+            return replace(
+                self, problem=f"can no longer be read ({unreadable_reason(error, self.name)})"
+            )
         if hashlib.sha256(data).hexdigest() != self.sha256:
             return replace(self, problem="changed while the build was running; build again")
         return replace(self, data=data)
@@ -148,8 +150,10 @@ def run_job(job: DumpJob, sink: ResultSink | None) -> tuple[CachedHead, DumpResu
     """Process one dump. With a sink the result is written there (atomically) and only the
     head is returned; without one the result is returned too. A job whose bytes could not
     be loaded is refused with its problem (and, like a quarantined one, never cached)."""
+    if job.problem is not None:
+        return _refused(job, f"{job.name}: line 1: {job.problem}"), None
     if job.data is None:
-        return _refused(job, f"{job.name}: line 1: {job.problem or 'not loaded'}"), None
+        raise TypeError(f"{job.name}: the job was not loaded (executors hand out job.loaded())")
     result = process_dump(job.name, job.data, job.crawl_time)
     head = head_of(result)
     if sink is None:

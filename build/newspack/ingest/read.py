@@ -78,6 +78,13 @@ def dump_id_for(path: Path) -> str:
     return path.stem
 
 
+def unreadable_reason(error: Exception, name: str) -> str:
+    """Why the file `name` could not be read, without its path (the message names it)."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error).removeprefix(f"{name}: ")
+
+
 def file_identity(file: str, data: bytes) -> dict:
     """What names a dump file whether or not it can be read: id, name, order, checksum, size."""
     return identity_of(file, hashlib.sha256(data).hexdigest(), len(data))

@@ -15,7 +15,7 @@ from newspack.config import OWNER_MARKER_NAME, PACKAGE_DIR, REPO_DUMPS_DIR
 from newspack.dev.bench import make_corpus
 from newspack.execution import cache
 from newspack.execution.fingerprint import code_closure, fingerprint_of
-from newspack.execution.local import MIN_DUMPS_PER_WORKER, worker_count
+from newspack.execution.local import JOBS_IN_FLIGHT_PER_WORKER, MIN_DUMPS_PER_WORKER, worker_count
 from newspack.ingest.timing import parse_iso
 from newspack.nlp.analyse import analyse_texts, source_texts
 from newspack.package.schema import table_names
@@ -49,7 +49,10 @@ def test_the_model_reads_a_text_the_same_in_any_batch():
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("corpus")
-    make_corpus(folder, 2 * MIN_DUMPS_PER_WORKER * 6)  # enough dumps for 2 workers
+    # Enough dumps for 2 workers, and more than the jobs they are handed at first (a window
+    # of JOBS_IN_FLIGHT_PER_WORKER each), so that the window is topped up as results come.
+    dumps = 2 * max(MIN_DUMPS_PER_WORKER, JOBS_IN_FLIGHT_PER_WORKER) + 4
+    make_corpus(folder, dumps, per_dump=1)
     return folder
 
 

@@ -124,17 +124,20 @@ def _vary(template, number: int, rng: random.Random, pool: list[str]) -> list[st
     return lines
 
 
-def make_corpus(folder: Path, articles: int, seed: int = 0) -> list[Path]:
-    """Write `articles` synthetic articles as NNN_<hash>.txt dumps into folder."""
+def make_corpus(
+    folder: Path, articles: int, seed: int = 0, per_dump: int = ARTICLES_PER_DUMP
+) -> list[Path]:
+    """Write `articles` synthetic articles as NNN_<hash>.txt dumps of `per_dump` articles
+    into folder."""
     rng = random.Random(seed)
     templates = _templates()
     pool = _sentence_pool(templates)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for dump_number, first in enumerate(range(0, articles, ARTICLES_PER_DUMP)):
+    for dump_number, first in enumerate(range(0, articles, per_dump)):
         blocks = [
             _vary(rng.choice(templates), n, rng, pool)
-            for n in range(first, min(first + ARTICLES_PER_DUMP, articles))
+            for n in range(first, min(first + per_dump, articles))
         ]
         text = "\n\n\n".join("\n".join(block) for block in blocks) + "\n"
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -18,3 +18,13 @@ def test_corpus_is_deterministic_and_parses_into_its_articles(tmp_path):
     assert all(v.paragraphs and v.bullets for v in versions)
     other = make_corpus(tmp_path / "c", 14, seed=8)
     assert [p.read_bytes() for p in other] != [p.read_bytes() for p in first]
+
+
+def test_the_first_dumps_of_a_larger_corpus_are_the_smaller_corpus(tmp_path):
+    """What `bench --growth` builds on: one cold build of the largest size serves them all."""
+    small = make_corpus(tmp_path / "small", 12)
+    large = make_corpus(tmp_path / "large", 30)
+    assert [(p.name, p.read_bytes()) for p in small] == [
+        (p.name, p.read_bytes()) for p in large[: len(small)]
+    ]
+    assert len(large) > len(small)

@@ -15,10 +15,13 @@ LocalCluster of as many worker processes instead (execution/cluster.py). With --
 cold build is followed by a build of the same corpus with every dump in the cache: the
 corpus-level stages alone (identity, enrichment, validation, publishing), time and peak
 memory. Then a corpus of 200 dumps is built, one dump added and the build run again
-(incremental build).
+(incremental build). --growth measures the corpus-level stages alone at several sizes, from
+one cold build of the largest: for each size, its first dumps (the same articles as a corpus
+of that size) are built with every dump from that build's cache.
 
     python -m newspack.dev.bench --sizes 100 1000 --jobs 1 2 --incremental 200
     python -m newspack.dev.bench --sizes 1000 --jobs 2 --executor dask --warm --no-floor
+    python -m newspack.dev.bench --growth 1000 5000 10000 20000 --jobs 2
     nox -s bench -- --sizes 5000 --jobs 2 --incremental 0     # arguments pass through
 """
 
@@ -214,7 +217,14 @@ def _executor(name: str, jobs: int):
     return None  # the local executor with `jobs` processes
 
 
-def measure(dumps: Path, out: Path, jobs: int, with_floor: bool, executor: str = "local") -> dict:
+def measure(
+    dumps: Path,
+    out: Path,
+    jobs: int,
+    with_floor: bool,
+    executor: str = "local",
+    cache_dir: Path | None = None,
+) -> dict:
     """Build once (in a fresh process) and, with_floor, time a bare nlp.pipe over the texts
     with as many processes as the build."""
     from newspack import pipeline
@@ -222,7 +232,9 @@ def measure(dumps: Path, out: Path, jobs: int, with_floor: bool, executor: str =
 
     with TreeMemory() as memory:
         started = time.perf_counter()
-        report = pipeline.run(dumps, out, jobs=jobs, executor=_executor(executor, jobs))
+        report = pipeline.run(
+            dumps, out, jobs=jobs, executor=_executor(executor, jobs), cache_dir=cache_dir
+        )
         build_seconds = time.perf_counter() - started
     articles = len(report.tables["article_versions"])
     words = int(report.tables["article_versions"]["word_count"].sum())
@@ -250,10 +262,15 @@ def measure(dumps: Path, out: Path, jobs: int, with_floor: bool, executor: str =
 
 
 def _measure_in_subprocess(
-    dumps: Path, out: Path, jobs: int, with_floor: bool, executor: str = "local"
+    dumps: Path,
+    out: Path,
+    jobs: int,
+    with_floor: bool,
+    executor: str = "local",
+    cache_dir: Path | None = None,
 ) -> dict:
     command = [sys.executable, "-m", "newspack.dev.bench", "--measure", str(dumps), str(out)]
-    command += [str(jobs), "floor" if with_floor else "-", executor]
+    command += [str(jobs), "floor" if with_floor else "-", executor, str(cache_dir or "-")]
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -302,6 +319,29 @@ def bench_size(
     return rows
 
 
+def bench_growth(sizes: list[int], jobs: int) -> list[dict]:
+    """The corpus-level stages alone at each size: the largest corpus is built once from a
+    cold cache, then, for each size, its first dumps (the articles make_corpus(size) writes)
+    are built into a new folder with every dump taken from that cache."""
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        paths = make_corpus(root / "dumps", max(sizes))
+        cache = root / "cache"
+        cold = _measure_in_subprocess(root / "dumps", root / "out", jobs, False, "local", cache)
+        _print_row({**cold, "nlp_pipe_s": "-", "build_over_nlp": "-"})
+        for size in sorted(sizes):
+            prefix = root / f"dumps-{size}"
+            prefix.mkdir()
+            for path in paths[: -(-size // ARTICLES_PER_DUMP)]:
+                shutil.copy(path, prefix)
+            warm = _measure_in_subprocess(prefix, root / f"out-{size}", jobs, False, "local", cache)
+            warm.update(executor="cached", nlp_pipe_s="-", build_over_nlp="-")
+            _print_row(warm)
+            rows.append(warm)
+    return rows
+
+
 def bench_incremental(dumps: int, jobs: int) -> dict:
     """A cold build of `dumps` dumps, then one more dump added and the build run again."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -322,8 +362,10 @@ def bench_incremental(dumps: int, jobs: int) -> dict:
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--measure"]:
-        dumps, out, jobs, floor, executor = argv[1:6]
-        print(json.dumps(measure(Path(dumps), Path(out), int(jobs), floor == "floor", executor)))
+        dumps, out, jobs, floor, executor, cache_dir = argv[1:7]
+        cache = None if cache_dir == "-" else Path(cache_dir)
+        result = measure(Path(dumps), Path(out), int(jobs), floor == "floor", executor, cache)
+        print(json.dumps(result))
         return
     parser = argparse.ArgumentParser(prog="python -m newspack.dev.bench", description=__doc__)
     parser.add_argument("--sizes", nargs="*", type=int, default=list(DEFAULT_SIZES))
@@ -343,7 +385,18 @@ def main(argv: list[str]) -> None:
         action="store_true",
         help="after each cold build, build again from the cache: the corpus-level stages",
     )
+    parser.add_argument(
+        "--growth",
+        nargs="+",
+        type=int,
+        metavar="SIZE",
+        help="instead: the corpus-level stages at each size, from one cold build of the largest",
+    )
     args = parser.parse_args(argv)
+    if args.growth:
+        print(f"Corpus-level stages by size (one cold build, then cached):\n\n{SIZE_HEADER}")
+        bench_growth(args.growth, max(args.jobs))
+        return
     print(f"Full builds (cold cache), processes {args.jobs}:\n\n{SIZE_HEADER}")
     for size in args.sizes:
         bench_size(size, args.jobs, not args.no_floor, args.executor, args.warm)

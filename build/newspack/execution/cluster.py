@@ -45,6 +45,17 @@ from newspack.execution.worker import (
 )
 
 CONNECT_TIMEOUT = "10s"
+# For the LocalCluster newspack starts (BENCHMARKS.md, "Overhead of the cluster path").
+LOCAL_CLUSTER_CONFIG = {
+    # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536 and one BLAS/OpenMP
+    # thread: measured here, that makes each dump's analysis about 15% slower than in a plain
+    # process. Workers inherit this process's environment instead, as the local executor's do.
+    "distributed.nanny.pre-spawn-environ": {},
+    # A worker's sampling profiler (every 10 ms) and event-loop tick (every 20 ms) take the
+    # GIL from the task's thread: diagnostics for Dask's dashboard, which a build does not use.
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+}
 
 
 class ClusterError(RuntimeError):
@@ -95,11 +106,7 @@ class DaskExecutor:
     def _client(self) -> Iterator[Client]:
         if self.scheduler is None:
             with (
-                # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536 and one
-                # BLAS/OpenMP thread: measured here, that makes each dump's analysis about
-                # 15% slower than in a plain process. Workers we start inherit this
-                # process's environment instead, as the local executor's do.
-                dask.config.set({"distributed.nanny.pre-spawn-environ": {}}),
+                dask.config.set(LOCAL_CLUSTER_CONFIG),
                 LocalCluster(
                     n_workers=self.jobs,
                     threads_per_worker=1,  # one model per process, one dump at a time

@@ -130,7 +130,6 @@ class DumpStore:
 
     def __init__(self, cache=None):  # a DumpCache, a urlstore.UrlCache or None
         self.cache = cache
-        # entry key -> the dump file and crawl time of a result taken from the cache
         self._cached_from: dict[str, DumpJob] = {}  # key -> the job its head was read for
 
     @classmethod

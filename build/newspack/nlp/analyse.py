@@ -2,7 +2,9 @@
 
 Every title, bullet, body paragraph and photo caption is read once by spaCy, and what the
 later stages need from the parse is kept as plain values: the model's entity spans, already
-cleaned (spans.spans_in), and the figures (figures.extract), each with its sentence. No
+cleaned (spans.spans_in), the figures (figures.extract), each with its sentence, and the
+speech verbs with their subjects and the appositions that quote attribution reads
+(attribution.py). No
 spaCy Doc outlives its batch, so memory does not grow with the corpus, and a dump's
 analysis can run in a worker process and be cached between builds (pipeline.py, cache.py).
 
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 
 from newspack.ingest.parse import ParsedDump
 from newspack.ingest.sources import version_texts
+from newspack.nlp.attribution import Apposition, SpeechCue, appositions, speech_cues
 from newspack.nlp.figures import Figure, extract
 from newspack.nlp.model import BATCH_SIZE, load_model
 from newspack.nlp.spans import SpanFound, spans_in
@@ -29,6 +32,8 @@ class TextAnalysis:
 
     spans: tuple[SpanFound, ...]
     figures: tuple[Figure, ...]
+    cues: tuple[SpeechCue, ...] = ()
+    appositions: tuple[Apposition, ...] = ()
 
 
 Analyses = dict[str, TextAnalysis]  # text -> its analysis
@@ -44,6 +49,11 @@ def analyse_texts(texts: Iterable[str]) -> Analyses:
     unique = list(dict.fromkeys(texts))
     docs = load_model().pipe(unique, batch_size=BATCH_SIZE)
     return {
-        text: TextAnalysis(tuple(spans_in(text, doc)), tuple(extract(text, doc)))
+        text: TextAnalysis(
+            spans=tuple(spans_in(text, doc)),
+            figures=tuple(extract(text, doc)),
+            cues=speech_cues(doc),
+            appositions=appositions(doc),
+        )
         for text, doc in zip(unique, docs, strict=True)
     }

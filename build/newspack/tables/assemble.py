@@ -120,7 +120,7 @@ class _Assembly:
         mention_rows = self.entities.add_article(src_list, analyses, dateline_city)
         self.chunks["mentions"].add(mention_rows)
         self.chunks["figures"].add(figure_rows(src_list, analyses))
-        self.chunks["quotes"].add(quote_rows(src_list, mention_rows))
+        self.chunks["quotes"].add(quote_rows(src_list, analyses, mention_rows, self.entities))
 
     def tables(self, unread: list[UnreadDump]) -> Tables:
         if self.gathered:  # every article's last dump has been read: none can be left

@@ -85,6 +85,12 @@ class EntityTable:
             rows.append(_mention_row(entity_id, m))
         return rows
 
+    def name_of(self, entity_id: str) -> str:
+        return self._entities[entity_id].name
+
+    def type_of(self, entity_id: str) -> str:
+        return self._entities[entity_id].entity_type
+
     def rows(self) -> list[dict]:
         return [
             {

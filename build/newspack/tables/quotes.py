@@ -1,11 +1,25 @@
-"""Stage 6, enrich (quotes): direct quotations and who the text says spoke them.
+"""Stage 6, enrich (quotes): direct quotations and the speaker a reader would name.
 
 A quotation is text between curly (or straight) double quotes, of three words or more; one
-left open runs to the end of its paragraph, as quotes running over paragraphs do. The
-speaker is read from the words around it: "..., Khan said", "..., said Tarar",
-"Tarar said “...”", "the NEOC said in a statement"; "he"/"she"/"it" is the previous
-quotation's speaker, and a quotation with no attribution takes that of another quotation in
-its paragraph. A speaker that is a mention of an entity is linked to it.
+left open runs to the end of its paragraph, as quotes running over paragraphs do. In a
+title, single curly quotes mark a quotation too ("... is ‘our second home’ – Envoy").
+
+Who spoke it is decided by a sieve, each step a general rule, the first sure one winning
+(speaker_rule says which; speakers.py resolves the phrase a step finds):
+
+1. the speech cue of the quotation's own sentence, from the parse (nlp/attribution.py): the
+   subject of the speech verb right after the quotation ("..., said X", "..., X told Arab
+   News") or before it ("X said: ...", "according to X, ..."); the subject is a name
+   (`parse_subject`), a pronoun (`pronoun`), a description of a post the article gives a
+   person (`role`), or an organisation or its statement (`organisation`);
+2. the surface patterns when the parse gives no subject (`explicit`);
+3. in a title, the name or post after a closing dash or colon (`title`);
+4. a quotation with no cue of its own takes the speaker of another quotation of its
+   paragraph, or of the previous paragraph's last attribution ("X told Arab News:" then the
+   quotation; a quotation running over paragraphs) (`continuation`).
+
+The speaker is the entity's canonical name (the full name the article gives, never a
+fragment), linked to its entity; the role is the post the text gives the speaker.
 """
 
 from __future__ import annotations
@@ -13,13 +27,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from newspack.ingest.sources import Source
+from newspack.nlp.attribution import SpeechCue
 from newspack.rules import derived, load_rules
 from newspack.tables.ids import text_item_id
+from newspack.tables.speakers import Speaker, SpeakerContext, as_rule
 
 MIN_QUOTE_WORDS = 3
 _QUOTE = re.compile(r"“(?P<q>[^“”]+)(?:”|$)|\"(?P<s>[^\"]+)(?:\"|$)")
+# A title's quotation in single curly quotes: opened after a space or the start, closed
+# before a non-letter (an apostrophe inside a word is never its end).
+_TITLE_QUOTE = re.compile(r"(?:^|(?<=\s))‘(?P<t>[^‘’]+(?:’\w[^‘’]*)*)’(?!\w)")
+_TITLE_AFTER = re.compile(r"\s[–—-]\s+(?P<speaker>[^–—:‘’“”]{2,60}?)\s*$")
+_TITLE_BEFORE = re.compile(r"^(?P<speaker>[^:‘’“”]{2,40}):\s")
 _SPEAKER = r"(?P<speaker>(?:the\s+|a\s+)?[\w’'.-]+(?:\s+[\w’'.-]+){0,5}?)"
 _SPEAKER_END = r"(?=\s*(?:[,.;:]|$|\s+(?:in|on|during|at|after|without|who|according)\b))"
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+CUE_REACH = 80  # characters between a quotation and its cue's verb, at most
 
 
 @derived
@@ -33,97 +57,194 @@ def _attributions() -> dict[str, re.Pattern[str]]:
     }
 
 
-_PRONOUNS = {"he", "she", "it", "they"}
-
-
 @dataclass
 class Quote:
-    start: int
+    start: int  # the quoted words, without the marks
     end: int
-    speaker: str | None
-    speaker_start: int | None = None
+    open_at: int  # the marks
+    close_at: int
+    speaker: Speaker | None = None
+    cue: str | None = None
 
 
-def _clean_speaker(match: re.Match[str], offset: int) -> tuple[str | None, int | None]:
-    speaker = match["speaker"].strip().rstrip(".")
-    if re.search(r"[.;:!?]\s", speaker):
-        return None, None  # the phrase ran over a sentence end: no speaker there
-    return speaker, offset + match.start("speaker")
-
-
-def _speaker_around(text: str, start: int, end: int) -> tuple[str | None, int | None]:
-    after = text[end:].lstrip('”"')
-    offset = len(text) - len(after)
-    patterns = _attributions()
-    for pattern in (patterns["after_verb_first"], patterns["after_speaker_first"]):
-        if match := pattern.match(after):
-            return _clean_speaker(match, offset)
-    before = text[: max(start - 1, 0)]
-    if match := _attributions()["before"].search(before):
-        return _clean_speaker(match, 0)
-    return None, None
-
-
-def extract(text: str) -> list[Quote]:
-    quotes = []
-    for match in _QUOTE.finditer(text):
-        group = "q" if match["q"] is not None else "s"
+def quotations(text: str, in_title: bool = False) -> list[Quote]:
+    """The quotations of one text, three words or more."""
+    pattern = _TITLE_QUOTE if in_title and "‘" in text else _QUOTE
+    found = []
+    for match in pattern.finditer(text):
+        group = next(g for g in ("q", "s", "t") if match.groupdict().get(g) is not None)
         start, end = match.span(group)
         body = text[start:end].strip()
         if len(body.split()) < MIN_QUOTE_WORDS:
             continue
         start += len(text[start:end]) - len(text[start:end].lstrip())
-        end = start + len(body)
-        speaker, speaker_start = _speaker_around(text, start, match.end())
-        quotes.append(Quote(start, end, speaker, speaker_start))
-    # “Trade corridors ...,” he added. “Pakistan is keen ...”: one speaker per paragraph.
-    attributed = [q for q in quotes if q.speaker]
-    for quote in quotes:
-        if not quote.speaker and attributed:
-            nearest = min(attributed, key=lambda q: abs(q.start - quote.start))
-            quote.speaker, quote.speaker_start = nearest.speaker, nearest.speaker_start
-    return quotes
+        found.append(Quote(start, start + len(body), match.start(), match.end()))
+    return found
 
 
-def _entity_for(speaker_start, speaker, mentions_here) -> str | None:
-    if speaker_start is None:
-        return None
-    speaker_end = speaker_start + len(speaker)
-    for mention in mentions_here:
-        if mention["start"] < speaker_end and speaker_start < mention["end"]:
-            return mention["entity_id"]
+def _inside(at: int, quotes: list[Quote]) -> bool:
+    return any(q.open_at <= at < q.close_at for q in quotes)
+
+
+def _cue_for(text: str, quote: Quote, quotes: list[Quote], cues) -> SpeechCue | None:
+    """The speech cue of the quotation's sentence nearest to it, outside every quotation:
+    after it with no sentence end between, else before it, up to a colon or a comma."""
+    outside = [c for c in cues if not _inside(c.verb_start, quotes)]
+    after = [
+        c
+        for c in outside
+        if quote.close_at <= c.verb_start <= quote.close_at + CUE_REACH
+        and not _SENTENCE_END.search(text[quote.close_at : c.verb_start])
+        and not _inside_between(quote.close_at, c.verb_start, quotes)
+    ]
+    if after:
+        return min(after, key=lambda c: c.verb_start)
+    before = [
+        c
+        for c in outside
+        if c.verb_end <= quote.open_at
+        and not _SENTENCE_END.search(text[c.verb_end : quote.open_at].rstrip())
+        and not _inside_between(c.verb_end, quote.open_at, quotes)
+    ]
+    return max(before, key=lambda c: c.verb_end) if before else None
+
+
+def _inside_between(start: int, end: int, quotes: list[Quote]) -> bool:
+    """Another quotation lies between two points (its cue belongs to it)."""
+    return any(start <= q.open_at and q.close_at <= end for q in quotes)
+
+
+def _surface_speaker(text: str, quote: Quote) -> tuple[str, int] | None:
+    """The speaker phrase of the surface patterns ("..., said X"), with its offset."""
+    after = text[quote.close_at :]
+    patterns = _attributions()
+    for name in ("after_verb_first", "after_speaker_first"):
+        if match := patterns[name].match(after):
+            return _phrase(match, quote.close_at)
+    if match := patterns["before"].search(text[: quote.open_at]):
+        return _phrase(match, 0)
     return None
 
 
-def quote_rows(src_list, mention_rows: list[dict]) -> list[dict]:
-    """Rows of the quotes table (bullets and body paragraphs)."""
+def _phrase(match: re.Match[str], offset: int) -> tuple[str, int] | None:
+    speaker = match["speaker"].strip().rstrip(".")
+    if re.search(r"[.;:!?]\s", speaker):
+        return None  # the phrase ran over a sentence end
+    return speaker, offset + match.start("speaker")
+
+
+def _attribute(src: Source, quote: Quote, quotes, analysis, mentions, ctx) -> None:
+    """Steps 1-3 of the sieve for one quotation."""
+    text = src.text
+    cue = _cue_for(text, quote, quotes, analysis.cues)
+    if cue and cue.subject_start is not None:
+        role = text[cue.role_start : cue.role_end] if cue.role_start is not None else None
+        phrase = text[cue.subject_start : cue.subject_end]
+        quote.cue = cue.verb
+        quote.speaker = ctx.resolve(phrase, cue.subject_start, mentions, "parse_subject", role)
+    if quote.speaker is None and (found := _surface_speaker(text, quote)):
+        quote.speaker = ctx.resolve(found[0], found[1], mentions, "explicit")
+        quote.cue = quote.cue or "said"
+
+
+def _title_speaker(text: str, quote: Quote, mentions, ctx: SpeakerContext) -> None:
+    """Step 3: "...‘quoted’ – Envoy" or "PM: ‘quoted’" names the speaker of a title."""
+    if match := _TITLE_AFTER.search(text, quote.close_at):
+        phrase, at, cue = match["speaker"], match.start("speaker"), "dash"
+    elif match := _TITLE_BEFORE.match(text[: quote.open_at]):
+        phrase, at, cue = match["speaker"], match.start("speaker"), "colon"
+    else:
+        return
+    if speaker := ctx.resolve(phrase, at, mentions, "title"):
+        quote.speaker, quote.cue = as_rule(speaker, "title"), cue
+
+
+def _continue(quotes: list[Quote], ctx: SpeakerContext) -> None:
+    """Step 4: a quotation without a speaker takes its paragraph's or the one before's."""
+    attributed = [q for q in quotes if q.speaker]
+    for quote in quotes:
+        if quote.speaker:
+            continue
+        if attributed:
+            nearest = min(attributed, key=lambda q: abs(q.start - quote.start))
+            quote.speaker = as_rule(nearest.speaker, "continuation")
+        elif quote.cue is None and quote.open_at <= 1 and (recent := ctx.recent_speaker(1)):
+            quote.speaker = as_rule(recent, "continuation")
+
+
+def _speaker_of_cues(src: Source, analysis, mentions, quotes, ctx: SpeakerContext) -> None:
+    """An attribution outside any quotation ("X told Arab News:", "X said the ...") makes X
+    the speaker a following quotation continues."""
+    for cue in analysis.cues:
+        if cue.subject_start is None or _inside(cue.verb_start, quotes):
+            continue
+        if any(q.open_at <= cue.verb_start <= q.close_at + CUE_REACH for q in quotes):
+            continue  # the cue of a quotation of this text: already counted
+        phrase = src.text[cue.subject_start : cue.subject_end]
+        speaker = ctx.resolve(phrase, cue.subject_start, mentions, "parse_subject")
+        if speaker:
+            ctx.spoke(speaker)
+
+
+def version_quotes(texts: list[tuple[Source, object, list[dict]]], ctx: SpeakerContext):
+    """(source, quote) of one article version's texts (source, analysis, mentions), read in
+    order: what a text says about speakers is known to the texts after it. A title's own
+    speaker ("... – Envoy") is resolved last, when the body has said who holds the post."""
+    found, titles = [], []
+    for src, analysis, mentions in texts:
+        ctx.read_text(src.text, mentions, analysis.appositions)
+        quotes = quotations(src.text, in_title=src.source == "title")
+        for quote in quotes:
+            _attribute(src, quote, quotes, analysis, mentions, ctx)
+        _continue(quotes, ctx)
+        _speaker_of_cues(src, analysis, mentions, quotes, ctx)
+        for quote in quotes:
+            if quote.speaker:
+                ctx.spoke(quote.speaker)
+            elif src.source == "title":
+                titles.append((src.text, quote, mentions))
+            found.append((src, quote))
+    for text, quote, mentions in titles:
+        _title_speaker(text, quote, mentions, ctx)
+    return found
+
+
+def quote_rows(
+    src_list: list[Source], analyses: dict, mention_rows: list[dict], entities
+) -> list[dict]:
+    """Rows of the quotes table of one article (src_list: every version's texts, in reading
+    order); entities gives an entity's canonical name and type (tables/entities.py)."""
     by_text: dict[tuple, list[dict]] = {}
     for m in mention_rows:
         key = (m["article_id"], m["version"], m["source"], m["source_position"])
         by_text.setdefault(key, []).append(m)
-    rows: list[dict] = []
-    last_speaker: dict[tuple, tuple[str | None, str | None]] = {}
+    versions: dict[int, list] = {}
     for src in src_list:
-        if src.source not in ("bullet", "paragraph"):
+        if src.source == "caption":
             continue
         key = (src.article_id, src.version, src.source, src.position)
-        for quote in extract(src.text):
-            speaker, entity_id = quote.speaker, None
-            if speaker and speaker.lower() in _PRONOUNS:
-                speaker, entity_id = last_speaker.get((src.article_id, src.version), (None, None))
-            elif speaker:
-                entity_id = _entity_for(quote.speaker_start, speaker, by_text.get(key, []))
-            if speaker:
-                last_speaker[(src.article_id, src.version)] = (speaker, entity_id)
-            rows.append(
-                {
-                    "quote_id": text_item_id("quote", *key, quote.start),
-                    **src.placement(),
-                    "start": quote.start,
-                    "end": quote.end,
-                    "quotation": src.text[quote.start : quote.end],
-                    "speaker": speaker,
-                    "speaker_entity_id": entity_id,
-                }
-            )
+        versions.setdefault(src.version, []).append((src, analyses[src.text], by_text.get(key, [])))
+    rows = []
+    for version in sorted(versions):
+        ctx = SpeakerContext(entities.name_of, entities.type_of)
+        for src, quote in version_quotes(versions[version], ctx):
+            rows.append(_row(src, quote))
     return rows
+
+
+def _row(src: Source, quote: Quote) -> dict:
+    speaker = quote.speaker
+    return {
+        "quote_id": text_item_id(
+            "quote", src.article_id, src.version, src.source, src.position, quote.start
+        ),
+        **src.placement(),
+        "start": quote.start,
+        "end": quote.end,
+        "quotation": src.text[quote.start : quote.end],
+        "speaker": speaker.name if speaker else None,
+        "speaker_entity_id": speaker.entity_id if speaker else None,
+        "speaker_rule": speaker.rule if speaker else None,
+        "speaker_role": speaker.role if speaker else None,
+        "cue": quote.cue,
+    }

@@ -1,0 +1,123 @@
+"""Quote attribution (tables/quotes.py, speakers.py, nlp/attribution.py) on articles written
+for these tests, one class of attribution each, run through the real model and the real
+per-article enrichment (the entities of the article, then its quotations)."""
+
+from __future__ import annotations
+
+import pytest
+
+from newspack.ingest.sources import Source
+from newspack.nlp.analyse import analyse_texts
+from newspack.tables.entities import EntityTable
+from newspack.tables.quotes import quotations, quote_rows
+
+
+def attribute(*paragraphs: str, title: str | None = None) -> list[dict]:
+    """The quotes rows of one article made of these body paragraphs (and title)."""
+    srcs = [Source("art_0000000000000001", 1, "title", 1, title, "d", 1)] if title else []
+    srcs += [
+        Source("art_0000000000000001", 1, "paragraph", i, text, "d", 10 + i)
+        for i, text in enumerate(paragraphs, start=1)
+    ]
+    analyses = analyse_texts(s.text for s in srcs)
+    entities = EntityTable()
+    mentions = entities.add_article(srcs, analyses, None)
+    return quote_rows(srcs, analyses, mentions, entities)
+
+
+def speakers(rows: list[dict]) -> list[tuple]:
+    return [(r["speaker"], r["speaker_rule"]) for r in rows]
+
+
+def test_apposition_after_the_verb_gives_the_person_and_the_role():
+    rows = attribute(
+        "“The two countries share a long history of friendship,” said Raja Ali Ejaz, "
+        "Pakistan’s ambassador to Saudi Arabia."
+    )
+    assert speakers(rows) == [("Raja Ali Ejaz", "parse_subject")]
+    assert rows[0]["speaker_role"] == "Pakistan’s ambassador to Saudi Arabia"
+    assert rows[0]["cue"] == "said" and rows[0]["speaker_entity_id"].startswith("ent_")
+
+
+def test_a_surname_is_the_full_name_the_article_gave():
+    rows = attribute(
+        "ISLAMABAD: Prime Minister Shehbaz Sharif met business leaders on Monday.",
+        "“Pakistan is open for business and we will remove every hurdle,” Sharif told them.",
+    )
+    assert speakers(rows) == [("Shehbaz Sharif", "parse_subject")]
+    assert rows[0]["speaker_role"] == "Prime Minister" and rows[0]["cue"] == "told"
+
+
+def test_a_description_is_the_person_who_holds_that_post():
+    rows = attribute(
+        "RIYADH: Saudi Ambassador Nawaf bin Said Al-Malki visited the Pakistani school.",
+        "“Our doors remain open to every student who wants to learn,” the envoy told reporters.",
+    )
+    assert speakers(rows) == [("Nawaf bin Said Al-Malki", "role")]
+
+
+def test_a_description_that_fits_no_one_gives_no_speaker():
+    rows = attribute(
+        "KARACHI: Heavy rain flooded several roads in the city on Tuesday.",
+        "“We have never seen water rise this fast in our street,” the official said.",
+    )
+    assert speakers(rows) == [(None, None)]
+
+
+def test_pronoun_and_colon_frame_continue_the_speaker():
+    rows = attribute(
+        "LAHORE: Punjab’s health minister Khawaja Salman Rafique told Arab News:",
+        "“The hospitals have enough beds for the coming weeks and the staff are ready.”",
+        "“We will keep watching the numbers every single day,” he added.",
+    )
+    assert [s for s, _ in speakers(rows)] == ["Khawaja Salman Rafique"] * 2
+    assert [r for _, r in speakers(rows)] == ["continuation", "pronoun"]
+
+
+def test_according_to_names_the_speaker():
+    rows = attribute(
+        "According to Mohammed Al-Jadaan, “the budget will keep growth above three percent.”"
+    )
+    assert speakers(rows) == [("Mohammed Al-Jadaan", "parse_subject")]
+    assert rows[0]["cue"] == "according to"
+
+
+def test_an_organisation_and_its_statement_speak():
+    rows = attribute(
+        "ISLAMABAD: The Ministry of Foreign Affairs summoned the envoy on Friday.",
+        "“Such remarks are unacceptable and must be withdrawn,” the ministry said in a statement.",
+        "“Pakistan expects its concerns to be addressed without delay,” the statement added.",
+    )
+    assert speakers(rows) == [
+        ("Ministry of Foreign Affairs", "organisation"),
+        ("Ministry of Foreign Affairs", "organisation"),
+    ]
+
+
+def test_an_unnamed_speaker_stays_empty():
+    rows = attribute("“The water came in the middle of the night,” a resident said.")
+    assert speakers(rows) == [(None, None)]
+
+
+def test_a_title_names_its_speaker_after_a_dash():
+    rows = attribute(
+        "RIYADH: Saudi Ambassador Nawaf bin Said Al-Malki addressed the community event.",
+        title="Saudi Arabia is ‘a second home for every Pakistani’ – Envoy",
+    )
+    assert speakers(rows) == [("Nawaf bin Said Al-Malki", "title")]
+    assert rows[0]["source"] == "title" and rows[0]["cue"] == "dash"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "He called it “a turning point for the region” on Monday.",
+            ["a turning point for the region"],
+        ),
+        ("The so-called “red zone” was closed.", []),  # two words: a name, not a quotation
+        ("“The talks were open and frank,” she said.", ["The talks were open and frank,"]),
+    ],
+)
+def test_quotations_are_three_words_or_more(text, expected):
+    assert [text[q.start : q.end] for q in quotations(text)] == expected

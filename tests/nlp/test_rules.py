@@ -7,11 +7,11 @@ import shutil
 import pytest
 import yaml
 
+from articles import attribute
 from newspack import rules
 from newspack.config import RULES_DIR
 from newspack.nlp.figures import extract
 from newspack.nlp.model import load_model
-from newspack.tables.quotes import extract as extract_quotes
 
 
 @pytest.fixture
@@ -35,10 +35,10 @@ def _add(folder, name: str, key: str, entry) -> None:
 
 
 def test_a_speech_verb_added_to_the_rules_finds_the_speaker(rules_copy):
-    text = "“We will rebuild every road before winter,” insisted Amina Yusuf."
-    assert [q.speaker for q in extract_quotes(text)] == [None]
-    _add(rules_copy, "quotes", "speech_verbs", "insisted")
-    assert [q.speaker for q in extract_quotes(text)] == ["Amina Yusuf"]
+    text = "“We will rebuild every road before winter,” pledged Amina Yusuf."
+    assert [q["speaker"] for q in attribute(text)] == [None]
+    _add(rules_copy, "quotes", "speech_verbs", "pledged")
+    assert [q["speaker"] for q in attribute(text)] == ["Amina Yusuf"]
 
 
 def test_a_qualifier_added_to_the_rules_qualifies_figures(rules_copy):
@@ -50,9 +50,9 @@ def test_a_qualifier_added_to_the_rules_qualifies_figures(rules_copy):
 
 
 def test_reload_goes_back_to_the_package_rules(rules_copy):
-    _add(rules_copy, "quotes", "speech_verbs", "insisted")
+    _add(rules_copy, "quotes", "speech_verbs", "pledged")
     rules.reload()
-    assert "insisted" not in rules.load_rules("quotes")["speech_verbs"]
+    assert "pledged" not in rules.load_rules("quotes")["speech_verbs"]
 
 
 def test_a_currency_added_to_the_rules_gives_figures_its_code(rules_copy):

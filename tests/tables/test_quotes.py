@@ -6,23 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from newspack.ingest.sources import Source
-from newspack.nlp.analyse import analyse_texts
-from newspack.tables.entities import EntityTable
-from newspack.tables.quotes import quotations, quote_rows
-
-
-def attribute(*paragraphs: str, title: str | None = None) -> list[dict]:
-    """The quotes rows of one article made of these body paragraphs (and title)."""
-    srcs = [Source("art_0000000000000001", 1, "title", 1, title, "d", 1)] if title else []
-    srcs += [
-        Source("art_0000000000000001", 1, "paragraph", i, text, "d", 10 + i)
-        for i, text in enumerate(paragraphs, start=1)
-    ]
-    analyses = analyse_texts(s.text for s in srcs)
-    entities = EntityTable()
-    mentions = entities.add_article(srcs, analyses, None)
-    return quote_rows(srcs, analyses, mentions, entities)
+from articles import attribute
+from newspack.tables.quotes import quotations
 
 
 def speakers(rows: list[dict]) -> list[tuple]:
@@ -106,6 +91,42 @@ def test_a_title_names_its_speaker_after_a_dash():
     )
     assert speakers(rows) == [("Nawaf bin Said Al-Malki", "title")]
     assert rows[0]["source"] == "title" and rows[0]["cue"] == "dash"
+
+
+@pytest.mark.parametrize(
+    ("text", "quotation", "speaker"),
+    [
+        (
+            "“Both countries can benefit from mutual experiences in the communications sector,” "
+            "Khan said during the interaction.",
+            "Both countries can benefit from mutual experiences in the communications sector,",
+            "Khan",
+        ),
+        (
+            "“Obviously, there has to be cooperation,” said Tarar, who was part of the delegation.",
+            "Obviously, there has to be cooperation,",
+            "Tarar",
+        ),
+        (
+            "“Today marks the final day of the special anti-polio campaign,” the NEOC said in a "
+            "statement.",
+            "Today marks the final day of the special anti-polio campaign,",
+            "NEOC",
+        ),
+        (
+            "Tarar said “a lot of negotiations are going on.”",
+            "a lot of negotiations are going on.",
+            "Tarar",
+        ),
+        ("Tarar described the trip as “historic,” highlighting meetings.", None, None),
+    ],
+)
+def test_quotes_and_speakers(text, quotation, speaker):
+    found = attribute(text)
+    if quotation is None:
+        assert found == []  # too short to be a quotation: a scare quote
+    else:
+        assert [(r["quotation"], r["speaker"]) for r in found] == [(quotation, speaker)]
 
 
 @pytest.mark.parametrize(

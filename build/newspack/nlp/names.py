@@ -55,6 +55,25 @@ def patronymics() -> frozenset[str]:
 
 
 @derived
+def _title_given_names() -> frozenset[str]:
+    return frozenset(load_rules("names")["title_given_names"])
+
+
+def is_name_lead(words: list[str]) -> bool:
+    """A title-like given name that leads a name ("Shah" of "Shah Mahmood Qureshi"): two
+    capitalised name words follow, none a patronymic, so it is no ruler's title."""
+    rest = words[1:]
+    return (
+        len(words) >= 3
+        and words[0].lower() in _title_given_names()
+        and words[0][:1].isupper()
+        and not any(w.lower() in patronymics() for w in rest)
+        and looks_like_name(rest)
+        and not any(_is_title(w) for w in rest)
+    )
+
+
+@derived
 def _royal_titles() -> frozenset[str]:
     return frozenset(load_rules("names")["royal_titles"])
 
@@ -194,7 +213,19 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
         end -= len(m.group(0))
     if m := re.search(r"(?:[’']s?|[\s,.;:])+$", text[start:end]):
         end -= len(m.group(0))
-    return _name_start(text, start), end
+    start = _name_start(text, start)
+    return _lead_start(text, start, end), end
+
+
+def _lead_start(text: str, start: int, end: int) -> int:
+    """Widened over a title-like given name the model left out ("Pir" + "Noorul Haq Qadri")."""
+    before = text[:start]
+    if not before.endswith(" "):
+        return start
+    word = before.rstrip().rsplit(" ", 1)[-1]
+    if word and is_name_lead([word, *text[start:end].split()]):
+        return start - len(word) - 1
+    return start
 
 
 def _split_off_owners(text: str, start: int, end: int, label: str, out: list[Cleaned]) -> int:
@@ -223,6 +254,8 @@ def _without_titles(text: str, start: int, end: int, label: str) -> Cleaned:
     plainly a person: a full name ("Field Marshal Asim Munir") or, after a royal title, a
     name ("Sultan Haitham", "Prince Turki bin Talal")."""
     words = text[start:end].split(" ")
+    if is_name_lead(words):
+        label = "PERSON"  # "Malik Ahmad Khan", whatever the model called it
     lead = _title_run(words, _is_title if label == "PERSON" else _is_role_word)
     if not lead and label != "PERSON":
         lead = _title_run(words, _is_title)
@@ -247,6 +280,8 @@ def _title_run(words: list[str], is_title) -> int:
     """How many leading words are titles or portfolios (always leaving one word)."""
     lead = 0
     while lead < len(words) - 1:
+        if is_name_lead(words[lead:]):
+            break  # "Pir Noorul Haq Qadri": the rest is the name
         step = _portfolio_at(words, lead) or (1 if is_title(words[lead]) else 0)
         if not step:
             break

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from newspack.nlp import kinds
 from newspack.nlp.model import ENTITY_TYPES
-from newspack.nlp.names import clean_span
+from newspack.nlp.names import clean_span, is_name_lead, looks_like_name, org_words
 
 _ACRONYM = re.compile(r"[A-Z]{2,6}")
 _DEFINITION = re.compile(
@@ -44,7 +44,9 @@ def spans_in(text: str, doc) -> list[SpanFound]:
         for start, end, label, role in clean_span(text, ent.start_char, ent.end_char, ent.label_)
     ]
     spans += _definition_spans(text, doc, spans)
+    spans = _joined_names(text, spans)
     spans += _rule_spans(text, doc, spans)
+    spans += _lead_name_spans(text, doc, spans)
     spans += _dateline_span(text, doc, spans)
     # One span per start: a name widened to its start ("Khalid bin Salman" from "bin
     # Salman") replaces the model's shorter span there ("Khalid").
@@ -55,6 +57,73 @@ def spans_in(text: str, doc) -> list[SpanFound]:
         ):
             longest[span.start] = span
     return list(longest.values())
+
+
+MAX_NAME_WORDS = 5
+
+
+def _joined_names(text: str, spans: list[SpanFound]) -> list[SpanFound]:
+    """A person's name the model cut in two ("Shah Mahmood" PERSON + "Qureshi" ORG, "Syed
+    Yousuf" + "Raza Gilani"): a person span and a name span one space after it are one
+    name; two people are never written without a comma or "and" between them."""
+    ordered = sorted(spans, key=lambda s: s.start)
+    joined: list[SpanFound] = []
+    for span in map(lambda s: _with_led_tail(text, s, spans), ordered):
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and last.label == "PERSON"
+            and span.label in ("PERSON", "ORG")
+            and text[last.end : span.start] == " "
+            and _is_name_tail(text[span.start : span.end])
+            and len(text[last.start : span.end].split()) <= MAX_NAME_WORDS
+        ):
+            joined[-1] = replace(last, end=span.end)
+            continue
+        joined.append(span)
+    return joined
+
+
+def _with_led_tail(text: str, span: SpanFound, spans: list[SpanFound]) -> SpanFound:
+    """A name led by a title-like given name, cut by the model before its last words
+    ("Shah Mahmood" + untagged "Qureshi"), runs over the capitalised words that follow."""
+    if span.label != "PERSON":
+        return span
+    own = text[span.start : span.end].split()
+    tail = _FOLLOWING_WORDS.match(text, span.end)
+    ends = [m.end() for m in re.finditer(r"\S+", tail.group())] if tail else []
+    for n in range(min(len(ends), MAX_NAME_WORDS - len(own)), 0, -1):
+        end = span.end + ends[n - 1]
+        taken = any(s is not span and s.start < end and span.end < s.end for s in spans)
+        if not taken and is_name_lead(text[span.start : end].split()):
+            return replace(span, end=end)
+    return span
+
+
+_FOLLOWING_WORDS = re.compile(r"(?: [A-Z][\w’'-]*)+")
+
+
+def _is_name_tail(surface: str) -> bool:
+    words = surface.split()
+    return looks_like_name(words) and words[-1] not in org_words() and not surface.isupper()
+
+
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*){2,4}\b")
+
+
+def _lead_name_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
+    """Names led by a title-like given name the model missed ("Raja Pervez Ashraf")."""
+    added = []
+    for match in _CAPITALISED_RUN.finditer(text):
+        start, end = match.span()
+        words = match.group().split()
+        if not is_name_lead(words) or any(s.start < end and start < s.end for s in spans):
+            continue
+        sentence = next(
+            (x.text.strip() for x in doc.sents if x.start_char <= start < x.end_char), text
+        )
+        added.append(SpanFound(start, end, "PERSON", sentence))
+    return added
 
 
 def _dateline_span(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:

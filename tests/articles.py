@@ -1,0 +1,38 @@
+"""Articles written in a test, run through the real per-article path: the model's analysis
+of each text (nlp/analyse.py), then the article's entities (tables/entities.py) and quotes
+(tables/quotes.py), as the build does for each article once its versions are gathered."""
+
+from __future__ import annotations
+
+from newspack.ingest.sources import Source
+from newspack.nlp.analyse import analyse_texts
+from newspack.tables.entities import EntityTable
+from newspack.tables.quotes import quote_rows
+
+ARTICLE_ID = "art_0000000000000001"
+
+
+def enrich(*paragraphs: str, title: str | None = None) -> tuple[EntityTable, list, list]:
+    """(entity table, mention rows, quote rows) of one article of these body paragraphs."""
+    srcs = [Source(ARTICLE_ID, 1, "title", 1, title, "d", 1)] if title else []
+    srcs += [
+        Source(ARTICLE_ID, 1, "paragraph", i, text, "d", 10 + i)
+        for i, text in enumerate(paragraphs, start=1)
+    ]
+    analyses = analyse_texts(s.text for s in srcs)
+    entities = EntityTable()
+    mentions = entities.add_article(srcs, analyses, None)
+    return entities, mentions, quote_rows(srcs, analyses, mentions, entities)
+
+
+def attribute(*paragraphs: str, title: str | None = None) -> list[dict]:
+    """The quotes rows of one article made of these body paragraphs (and title)."""
+    return enrich(*paragraphs, title=title)[2]
+
+
+def people(*paragraphs: str) -> set[str]:
+    """The canonical names of the persons of one article."""
+    table, mentions, _ = enrich(*paragraphs)
+    return {
+        table.name_of(m["entity_id"]) for m in mentions if table.type_of(m["entity_id"]) == "PERSON"
+    }

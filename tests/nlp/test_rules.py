@@ -35,9 +35,9 @@ def _add(folder, name: str, key: str, entry) -> None:
 
 
 def test_a_speech_verb_added_to_the_rules_finds_the_speaker(rules_copy):
-    text = "“We will rebuild every road before winter,” pledged Amina Yusuf."
+    text = "“We will rebuild every road before winter,” thundered Amina Yusuf."
     assert [q["speaker"] for q in attribute(text)] == [None]
-    _add(rules_copy, "quotes", "speech_verbs", "pledged")
+    _add(rules_copy, "quotes", "speech_verbs", "thundered")
     assert [q["speaker"] for q in attribute(text)] == ["Amina Yusuf"]
 
 
@@ -50,9 +50,9 @@ def test_a_qualifier_added_to_the_rules_qualifies_figures(rules_copy):
 
 
 def test_reload_goes_back_to_the_package_rules(rules_copy):
-    _add(rules_copy, "quotes", "speech_verbs", "pledged")
+    _add(rules_copy, "quotes", "speech_verbs", "thundered")
     rules.reload()
-    assert "pledged" not in rules.load_rules("quotes")["speech_verbs"]
+    assert "thundered" not in rules.load_rules("quotes")["speech_verbs"]
 
 
 def test_a_currency_added_to_the_rules_gives_figures_its_code(rules_copy):

@@ -1,10 +1,12 @@
-"""Development, evaluation: precision, recall and F1 of entities and figures against gold lists.
+"""Development, evaluation: entities, figures and quotations against hand-made gold lists.
 
 Entities are scored on distinct (name, type) per article, over all versions of the article:
 a predicted entity matches a gold one of the same type when its canonical name is one of the
 gold spellings (compared case- and punctuation-insensitively); names listed as optional count
-neither way. Figures are scored on distinct (value, unit) per article. Run with
-`nox -s evaluate` (or `python -m newspack.dev.evaluate`).
+neither way. Figures are scored on distinct (value, unit) per article. Quotations
+(quotes_eval.py) are scored on how many are found, how many found are quotations, and
+whether the speaker of a found one is the person the gold names. Run with `nox -s evaluate`
+(or `python -m newspack.dev.evaluate`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,13 @@ from pathlib import Path
 import yaml
 
 from newspack.config import GOLD_DIR, REPO_DUMPS_DIR
+from newspack.dev.quotes_eval import (
+    QuoteScore,
+    baseline_quotes,
+    load_quote_gold,
+    print_quotes,
+    score_quotes,
+)
 from newspack.ingest.find import find_dumps
 from newspack.tables.frames import records
 from newspack.tables.ids import ID_PREFIXES, identity_key
@@ -162,6 +171,10 @@ class GoldSet:
     entities: Path
     figures: Path
 
+    @property
+    def quotes(self) -> Path:
+        return self.entities.with_name("quotes.yaml")
+
 
 GOLD_SETS = (
     GoldSet("seed", "dev", REPO_DUMPS_DIR, GOLD_DIR / "entities.yaml", GOLD_DIR / "figures.yaml"),
@@ -246,6 +259,8 @@ class SetResult:
     pipeline_by_type: dict[str, Score]
     bare_by_type: dict[str, Score]
     figures: Score
+    quotes: QuoteScore | None = None
+    quotes_baseline: QuoteScore | None = None
 
 
 def evaluate_set(gold_set: GoldSet) -> SetResult:
@@ -257,7 +272,8 @@ def evaluate_set(gold_set: GoldSet) -> SetResult:
     rows = {table: records(frame) for table, frame in tables.items()}
     entity_gold = load_gold(gold_set.entities)
     figure_gold = load_figure_gold(gold_set.figures)
-    ids = _article_ids(entity_gold.keys() | figure_gold.keys(), tables)
+    quote_gold = load_quote_gold(gold_set.quotes) if gold_set.quotes.exists() else {}
+    ids = _article_ids(entity_gold.keys() | figure_gold.keys() | quote_gold.keys(), tables)
     entity_gold, figure_gold = _rekeyed(entity_gold, ids), _rekeyed(figure_gold, ids)
     found = predicted_pairs(rows["entities"], rows["mentions"])
     bare = bare_model_pairs(tables)
@@ -269,6 +285,8 @@ def evaluate_set(gold_set: GoldSet) -> SetResult:
         {t: by_type(entity_gold, found, t) for t in types},
         {t: by_type(entity_gold, bare, t) for t in types},
         score_figures(figure_gold, figure_pairs(rows["figures"])),
+        score_quotes(_rekeyed(quote_gold, ids), rows["quotes"]) if quote_gold else None,
+        score_quotes(_rekeyed(quote_gold, ids), baseline_quotes(tables)) if quote_gold else None,
     )
 
 
@@ -287,6 +305,8 @@ def _report(result: SetResult, details: bool) -> None:
     if details:
         _print("pipeline entities", result.pipeline)
     _print("figures (distinct value and unit per article)", result.figures, details)
+    if result.quotes:
+        print_quotes(result.quotes, result.quotes_baseline, details)
     print()
 
 

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 
 from newspack.ingest.parse import ParsedDump
 from newspack.ingest.sources import version_texts
-from newspack.nlp.attribution import Apposition, SpeechCue, appositions, speech_cues
+from newspack.nlp.attribution import (
+    Apposition,
+    SpeechCue,
+    Subject,
+    appositions,
+    sentence_subjects,
+    speech_cues,
+)
 from newspack.nlp.figures import Figure, extract
 from newspack.nlp.model import BATCH_SIZE, load_model
 from newspack.nlp.spans import SpanFound, spans_in
@@ -34,6 +41,7 @@ class TextAnalysis:
     figures: tuple[Figure, ...]
     cues: tuple[SpeechCue, ...] = ()
     appositions: tuple[Apposition, ...] = ()
+    subjects: tuple[Subject, ...] = ()
 
 
 Analyses = dict[str, TextAnalysis]  # text -> its analysis
@@ -54,6 +62,7 @@ def analyse_texts(texts: Iterable[str]) -> Analyses:
             figures=tuple(extract(text, doc)),
             cues=speech_cues(doc),
             appositions=appositions(doc),
+            subjects=sentence_subjects(doc),
         )
         for text, doc in zip(unique, docs, strict=True)
     }

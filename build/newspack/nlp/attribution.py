@@ -41,6 +41,20 @@ class SpeechCue:
     subject_end: int | None
     role_start: int | None = None  # an apposition of the subject: its role as the text says
     role_end: int | None = None
+    tree_start: int | None = None  # the subject's whole phrase, appositions and all
+    tree_end: int | None = None
+    issuer_start: int | None = None  # "a statement from X", "a statement released by X": X
+    issuer_end: int | None = None
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The subject of a sentence's main verb: its noun phrase and its whole phrase."""
+
+    start: int
+    end: int
+    tree_start: int
+    tree_end: int
 
 
 @dataclass(frozen=True)
@@ -68,9 +82,37 @@ def _noun_phrase(head) -> tuple[int, int]:
         if child.dep_ in _AFTER_HEAD:
             break
         tokens += list(child.subtree)
-    first = min(t.idx for t in tokens)
-    last = max(t.idx + len(t) for t in tokens)
-    return first, last
+    tokens = sorted(tokens)
+    # A comma or bracket before the head ends what belongs to it: "in the Kingdom,
+    # Pakistan’s envoy" is the envoy (the parse may hang the place on him).
+    cut = max((i for i, t in enumerate(tokens) if t.is_punct and t.i < head.i), default=-1)
+    tokens = [t for t in tokens[cut + 1 :] if not t.is_punct] or [head]
+    return tokens[0].idx, tokens[-1].idx + len(tokens[-1])
+
+
+def _tree(head) -> tuple[int, int]:
+    tokens = [t for t in head.subtree if not t.is_punct] or [head]
+    return tokens[0].idx, tokens[-1].idx + len(tokens[-1])
+
+
+def _issuer_of(head) -> tuple[int, int] | tuple[None, None]:
+    """Who a document subject comes from: "a statement from X", "released by X"."""
+    for child in head.rights:
+        if child.dep_ == "prep" and child.lower_ in ("from", "by", "of"):
+            objects = [c for c in child.children if c.dep_ == "pobj"]
+        elif child.dep_ == "acl":
+            objects = [
+                c
+                for agent in child.children
+                if agent.dep_ == "agent"
+                for c in agent.children
+                if c.dep_ == "pobj"
+            ]
+        else:
+            continue
+        if objects:
+            return _noun_phrase(objects[0])
+    return None, None
 
 
 def _apposition_of(head) -> tuple[int, int] | tuple[None, None]:
@@ -84,25 +126,44 @@ def _apposition_of(head) -> tuple[int, int] | tuple[None, None]:
 
 
 def _subject_of(verb):
-    """The verb's subject; a participle or infinitive without one ("..., saying", "was
+    """The verb's subject; a noun right before a verb the parse left without one ("...,
+    Pakistan’s envoy said"); a participle or infinitive without one ("..., saying", "was
     quoted as saying") takes that of the verb it depends on."""
+    own = [c for c in verb.children if c.dep_ in SUBJECT_DEPS]
+    if own:
+        return own[0], True
+    before = verb.nbor(-1) if verb.i > verb.sent.start else None
+    if before is not None and before.pos_ in ("NOUN", "PROPN", "PRON") and before.head is not verb:
+        return before, False
     for _ in range(3):
         for child in verb.children:
             if child.dep_ in SUBJECT_DEPS:
-                return child
+                return child, True
         if verb.dep_ not in _CLAUSE_DEPS or verb.head is verb:
-            return None
+            return None, False
         verb = verb.head
-    return None
+    return None, False
 
 
-def _cue(verb_token, verb_text: str, subject) -> SpeechCue:
+def _cue(verb_token, verb_text: str, subject, parsed: bool = True) -> SpeechCue:
+    """parsed: the subject is the parse's; else a neighbour, whose phrase is its own only."""
     start, end = verb_token.idx, verb_token.idx + len(verb_token)
     if subject is None:
         return SpeechCue(start, end, verb_text, None, None)
     subject_start, subject_end = _noun_phrase(subject)
     role_start, role_end = _apposition_of(subject)
-    return SpeechCue(start, end, verb_text, subject_start, subject_end, role_start, role_end)
+    tree = _tree(subject) if parsed else (subject_start, subject_end)
+    return SpeechCue(
+        start,
+        end,
+        verb_text,
+        subject_start,
+        subject_end,
+        role_start,
+        role_end,
+        *tree,
+        *_issuer_of(subject),
+    )
 
 
 def speech_cues(doc) -> tuple[SpeechCue, ...]:
@@ -111,8 +172,9 @@ def speech_cues(doc) -> tuple[SpeechCue, ...]:
     cues = []
     for token in doc:
         word = token.text.lower()
-        if word in verbs and token.pos_ in ("VERB", "AUX"):
-            cues.append(_cue(token, word, _subject_of(token)))
+        # "prisoners announced during the visit": a participle that describes a noun.
+        if word in verbs and token.pos_ in ("VERB", "AUX") and token.dep_ not in ("acl", "amod"):
+            cues.append(_cue(token, word, *_subject_of(token)))
         elif word == "according" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "to":
             objects = [c for c in doc[token.i + 1].children if c.dep_ == "pobj"]
             cues.append(_cue(token, "according to", objects[0] if objects else None))
@@ -128,4 +190,16 @@ def appositions(doc) -> tuple[Apposition, ...]:
         start, end = _noun_phrase(token)
         role_start, role_end = _apposition_of(token)
         found.append(Apposition(start, end, role_start, role_end))
+    return tuple(found)
+
+
+def sentence_subjects(doc) -> tuple[Subject, ...]:
+    """The subject of each sentence's main verb, in order: who the sentence is about, the
+    person a later "he" or "she" most likely means."""
+    found = []
+    for sentence in doc.sents:
+        for child in sentence.root.children:
+            if child.dep_ in SUBJECT_DEPS:
+                found.append(Subject(*_noun_phrase(child), *_tree(child)))
+                break
     return tuple(found)

@@ -43,7 +43,7 @@ _TITLE_BEFORE = re.compile(r"^(?P<speaker>[^:‘’“”]{2,40}):\s")
 _SPEAKER = r"(?P<speaker>(?:the\s+|a\s+)?[\w’'.-]+(?:\s+[\w’'.-]+){0,5}?)"
 _SPEAKER_END = r"(?=\s*(?:[,.;:]|$|\s+(?:in|on|during|at|after|without|who|according)\b))"
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
-CUE_REACH = 80  # characters between a quotation and its cue's verb, at most
+CUE_REACH = 200  # characters between a quotation and its cue's verb, at most
 
 
 @derived
@@ -65,11 +65,15 @@ class Quote:
     close_at: int
     speaker: Speaker | None = None
     cue: str | None = None
+    pending: SpeechCue | None = None  # a cue whose subject named no one known yet
 
 
 def quotations(text: str, in_title: bool = False) -> list[Quote]:
     """The quotations of one text, three words or more."""
-    pattern = _TITLE_QUOTE if in_title and "‘" in text else _QUOTE
+    # Single quotes quote in titles, and in texts that use no double quotes at all; inside
+    # double quotes they mark a quotation within the quotation.
+    single = "‘" in text and (in_title or not any(mark in text for mark in '“”"'))
+    pattern = _TITLE_QUOTE if single else _QUOTE
     found = []
     for match in pattern.finditer(text):
         group = next(g for g in ("q", "s", "t") if match.groupdict().get(g) is not None)
@@ -88,7 +92,9 @@ def _inside(at: int, quotes: list[Quote]) -> bool:
 
 def _cue_for(text: str, quote: Quote, quotes: list[Quote], cues) -> SpeechCue | None:
     """The speech cue of the quotation's sentence nearest to it, outside every quotation:
-    after it with no sentence end between, else before it, up to a colon or a comma."""
+    after it with no sentence end between, else before it, up to a colon or a comma. A
+    speech verb before it wins over an "according to" after it ("X said Tabuk “...,”
+    according to SPA": X spoke, the agency reported it)."""
     outside = [c for c in cues if not _inside(c.verb_start, quotes)]
     after = [
         c
@@ -97,8 +103,6 @@ def _cue_for(text: str, quote: Quote, quotes: list[Quote], cues) -> SpeechCue | 
         and not _SENTENCE_END.search(text[quote.close_at : c.verb_start])
         and not _inside_between(quote.close_at, c.verb_start, quotes)
     ]
-    if after:
-        return min(after, key=lambda c: c.verb_start)
     before = [
         c
         for c in outside
@@ -106,7 +110,11 @@ def _cue_for(text: str, quote: Quote, quotes: list[Quote], cues) -> SpeechCue | 
         and not _SENTENCE_END.search(text[c.verb_end : quote.open_at].rstrip())
         and not _inside_between(c.verb_end, quote.open_at, quotes)
     ]
-    return max(before, key=lambda c: c.verb_end) if before else None
+    first_after = min(after, key=lambda c: c.verb_start) if after else None
+    last_before = max(before, key=lambda c: c.verb_end) if before else None
+    if first_after and (first_after.verb != "according to" or last_before is None):
+        return first_after
+    return last_before
 
 
 def _inside_between(start: int, end: int, quotes: list[Quote]) -> bool:
@@ -114,7 +122,7 @@ def _inside_between(start: int, end: int, quotes: list[Quote]) -> bool:
     return any(start <= q.open_at and q.close_at <= end for q in quotes)
 
 
-def _surface_speaker(text: str, quote: Quote) -> tuple[str, int] | None:
+def surface_speaker(text: str, quote: Quote) -> tuple[str, int] | None:
     """The speaker phrase of the surface patterns ("..., said X"), with its offset."""
     after = text[quote.close_at :]
     patterns = _attributions()
@@ -134,17 +142,36 @@ def _phrase(match: re.Match[str], offset: int) -> tuple[str, int] | None:
 
 
 def _attribute(src: Source, quote: Quote, quotes, analysis, mentions, ctx) -> None:
-    """Steps 1-3 of the sieve for one quotation."""
+    """Steps 1-2 of the sieve for one quotation."""
     text = src.text
     cue = _cue_for(text, quote, quotes, analysis.cues)
-    if cue and cue.subject_start is not None:
-        role = text[cue.role_start : cue.role_end] if cue.role_start is not None else None
-        phrase = text[cue.subject_start : cue.subject_end]
+    if cue:
         quote.cue = cue.verb
-        quote.speaker = ctx.resolve(phrase, cue.subject_start, mentions, "parse_subject", role)
-    if quote.speaker is None and (found := _surface_speaker(text, quote)):
+        quote.speaker = _cue_speaker(text, cue, mentions, ctx)
+        has_subject = cue.subject_start is not None
+        quote.pending = None if quote.speaker or not has_subject else cue
+    if quote.speaker is None and (found := surface_speaker(text, quote)):
         quote.speaker = ctx.resolve(found[0], found[1], mentions, "explicit")
         quote.cue = quote.cue or "said"
+
+
+def _cue_speaker(text: str, cue: SpeechCue, mentions, ctx: SpeakerContext) -> Speaker | None:
+    """Who a cue's subject is: its noun phrase resolved; else the one name its whole
+    phrase holds ("KSrelief’s regional director, Dr. Saeed Al-Shahrani"); a document's
+    issuer ("a statement from the center"); the name right before the verb where the parse
+    gave it no subject."""
+    if cue.subject_start is None:
+        return ctx.name_before(cue.verb_start, mentions)
+    role = text[cue.role_start : cue.role_end] if cue.role_start is not None else None
+    phrase = text[cue.subject_start : cue.subject_end]
+    if cue.issuer_start is not None and ctx.is_document(phrase):
+        issuer = text[cue.issuer_start : cue.issuer_end]
+        if found := ctx.resolve(issuer, cue.issuer_start, mentions, "organisation"):
+            return as_rule(found, "organisation")
+    speaker = ctx.resolve(phrase, cue.subject_start, mentions, "parse_subject", role)
+    if speaker is None and cue.tree_start is not None:
+        speaker = ctx.one_name_in(cue.tree_start, cue.tree_end, mentions)
+    return speaker
 
 
 def _title_speaker(text: str, quote: Quote, mentions, ctx: SpeakerContext) -> None:
@@ -172,41 +199,64 @@ def _continue(quotes: list[Quote], ctx: SpeakerContext) -> None:
             quote.speaker = as_rule(recent, "continuation")
 
 
-def _speaker_of_cues(src: Source, analysis, mentions, quotes, ctx: SpeakerContext) -> None:
-    """An attribution outside any quotation ("X told Arab News:", "X said the ...") makes X
-    the speaker a following quotation continues."""
+def _events(src: Source, analysis, quotes: list[Quote]) -> list[tuple[int, str, object]]:
+    """What one text says, in the order it says it: sentence subjects (who the text is
+    about), attributions outside any quotation ("X told Arab News:", "X said the ..."),
+    and quotations."""
+    events = [(s.start, "subject", s) for s in analysis.subjects]
     for cue in analysis.cues:
-        if cue.subject_start is None or _inside(cue.verb_start, quotes):
-            continue
-        if any(q.open_at <= cue.verb_start <= q.close_at + CUE_REACH for q in quotes):
-            continue  # the cue of a quotation of this text: already counted
-        phrase = src.text[cue.subject_start : cue.subject_end]
-        speaker = ctx.resolve(phrase, cue.subject_start, mentions, "parse_subject")
-        if speaker:
-            ctx.spoke(speaker)
+        own = any(q.open_at <= cue.verb_start <= q.close_at + CUE_REACH for q in quotes)
+        if not _inside(cue.verb_start, quotes) and not own:
+            events.append(
+                (cue.verb_start if cue.subject_start is None else cue.subject_start, "cue", cue)
+            )
+    events += [(q.open_at, "quote", q) for q in quotes]
+    order = {"subject": 0, "cue": 1, "quote": 2}
+    return sorted(events, key=lambda e: (e[0], order[e[1]]))
+
+
+def _read(src: Source, analysis, mentions, ctx: SpeakerContext) -> list[Quote]:
+    """One text, event by event: its quotations, attributed. A caption is only read: it
+    says who people are ("Ambassador X (center) ..."), and quotes no one."""
+    ctx.read_text(src.text, mentions, analysis.appositions)
+    if src.source == "caption":
+        return []
+    quotes = quotations(src.text, in_title=src.source == "title")
+    for _, kind, item in _events(src, analysis, quotes):
+        if kind == "subject":
+            ctx.focus_on(item.start, item.end, mentions)
+        elif kind == "cue":
+            if speaker := _cue_speaker(src.text, item, mentions, ctx):
+                ctx.spoke(speaker)
+        else:
+            _attribute(src, item, quotes, analysis, mentions, ctx)
+            if item.speaker:
+                ctx.spoke(item.speaker)
+    _continue(quotes, ctx)
+    for quote in quotes:
+        if quote.speaker:
+            ctx.spoke(quote.speaker)
+    return quotes
 
 
 def version_quotes(texts: list[tuple[Source, object, list[dict]]], ctx: SpeakerContext):
     """(source, quote) of one article version's texts (source, analysis, mentions), read in
-    order: what a text says about speakers is known to the texts after it. A title's own
-    speaker ("... – Envoy") is resolved last, when the body has said who holds the post."""
-    found, titles = [], []
+    order: what a text says about speakers is known to the texts after it. A description
+    the text has not yet tied to anyone ("the envoy said" in the lead, the name a paragraph
+    later) and a title's own speaker ("... – Envoy") are resolved again at the end, when
+    the article has said who holds the post."""
+    found = []
     for src, analysis, mentions in texts:
-        ctx.read_text(src.text, mentions, analysis.appositions)
-        quotes = quotations(src.text, in_title=src.source == "title")
-        for quote in quotes:
-            _attribute(src, quote, quotes, analysis, mentions, ctx)
-        _continue(quotes, ctx)
-        _speaker_of_cues(src, analysis, mentions, quotes, ctx)
-        for quote in quotes:
-            if quote.speaker:
-                ctx.spoke(quote.speaker)
-            elif src.source == "title":
-                titles.append((src.text, quote, mentions))
-            found.append((src, quote))
-    for text, quote, mentions in titles:
-        _title_speaker(text, quote, mentions, ctx)
-    return found
+        quotes = _read(src, analysis, mentions, ctx)
+        found += [(src, q, mentions) for q in quotes]
+    for src, quote, mentions in found:
+        if quote.speaker is None and quote.pending is not None:
+            cue = quote.pending
+            phrase = src.text[cue.subject_start : cue.subject_end]
+            quote.speaker = ctx.resolve_described(phrase)
+        if quote.speaker is None and src.source == "title":
+            _title_speaker(src.text, quote, mentions, ctx)
+    return [(src, quote) for src, quote, _ in found]
 
 
 def quote_rows(
@@ -219,9 +269,8 @@ def quote_rows(
         key = (m["article_id"], m["version"], m["source"], m["source_position"])
         by_text.setdefault(key, []).append(m)
     versions: dict[int, list] = {}
-    for src in src_list:
-        if src.source == "caption":
-            continue
+    # Captions first: the lead photo's caption tops the page, and tells who people are.
+    for src in sorted(src_list, key=lambda s: s.source != "caption"):
         key = (src.article_id, src.version, src.source, src.position)
         versions.setdefault(src.version, []).append((src, analyses[src.text], by_text.get(key, [])))
     rows = []

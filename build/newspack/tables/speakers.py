@@ -18,7 +18,11 @@ from newspack.nlp.names import demonyms, looks_like_name
 from newspack.rules import derived, load_rules
 
 SPEAKER_TYPES = ("PERSON", "ORG")
+PRONOUN_REACH = 2  # texts between a pronoun and the person or organisation it means
 STATEMENT_REACH = 4  # texts between an organisation's words and "the statement added"
+MAX_DESCRIPTION_WORDS = 3  # "Pakistan’s commerce ministry"; longer is a clause, not a name
+_LINKS = {"by", "from", "of", "for", "in", "at", "on", "with", "to", "and", "or"}
+_POSSESSIVES = {"his", "her", "its", "their"}
 _ARTICLES = {"the", "a", "an", "his", "her", "its", "their", "our"}
 
 
@@ -88,6 +92,7 @@ class SpeakerContext:
         self.last_speaker: Speaker | None = None
         self.last_speaker_at = -10
         self._last_of_type: dict[str, tuple[Speaker, int]] = {}  # entity type -> (who, when)
+        self._focus: dict[str, tuple[Speaker, int]] = {}  # type -> who the text is about
 
     def read_text(self, text: str, mentions: list[dict], appositions) -> None:
         """Take in one text's mentions and the roles its appositions give them."""
@@ -119,6 +124,49 @@ class SpeakerContext:
     def spoke(self, speaker: Speaker) -> None:
         self.last_speaker, self.last_speaker_at = speaker, self.clock
         self._last_of_type[speaker.entity_type or "PERSON"] = (speaker, self.clock)
+        self._focus[speaker.entity_type or "PERSON"] = (speaker, self.clock)
+
+    def focus_on(self, start: int, end: int, mentions) -> None:
+        """A sentence's subject that is a named person or organisation: who a following
+        "he" or "it" most likely means."""
+        for m in self.mentions_in(mentions, start, end, SPEAKER_TYPES):
+            known = self._known(m["entity_id"])
+            self._focus[known.entity_type] = (self._speaker(known, "pronoun"), self.clock)
+            return
+
+    def one_name_in(self, start: int, end: int, mentions) -> Speaker | None:
+        """The one person (else the one organisation) named in a phrase, if only one is."""
+        for types in (("PERSON",), ("ORG",)):
+            ids = {m["entity_id"] for m in self.mentions_in(mentions, start, end, types)}
+            if len(ids) == 1:
+                return self._speaker(self._known(ids.pop()), "parse_subject")
+            if ids:
+                return None
+        return None
+
+    def name_before(self, at: int, mentions) -> Speaker | None:
+        """The person or organisation named right before a speech verb ("Zubair Anwar said")."""
+        for m in self.mentions_in(mentions, 0, at, SPEAKER_TYPES):
+            if 0 <= at - m["end"] <= 1:
+                return self._speaker(self._known(m["entity_id"]), "explicit")
+        return None
+
+    def is_document(self, phrase: str) -> bool:
+        return _head(phrase) in _statement_nouns()
+
+    def resolve_described(self, phrase: str) -> Speaker | None:
+        """A description resolved once the whole article is read: only where one person or
+        organisation of the article fits it."""
+        words = [w for w in _words(phrase) if w.lower() not in _ARTICLES]
+        head = _head(phrase)
+        if head in _role_words():
+            fits = self._holders(head, words[:-1])
+        elif head in _organisation_nouns():
+            fits = self._named_organisations(head, words[:-1])
+        else:
+            return None
+        rule = "role" if head in _role_words() else "organisation"
+        return self._speaker(fits[0], rule) if len(fits) == 1 else None
 
     def recent_speaker(self, within: int = 1) -> Speaker | None:
         """Who spoke in this text or the `within` texts before it."""
@@ -146,6 +194,8 @@ class SpeakerContext:
         head = _head(phrase)
         if head in _role_words():
             return self._by_role(head, words[:-1])
+        if _words(phrase)[0].lower() in _POSSESSIVES:
+            return None  # "his office": whose, the text does not say for sure
         if head in _organisation_nouns():
             return self._organisation(head, words[:-1]) or _described_organisation(words)
         if head in _statement_nouns():
@@ -172,9 +222,9 @@ class SpeakerContext:
 
     def _pronoun(self, pronoun: str) -> Speaker | None:
         wanted = _pronouns()[pronoun]
-        recent = self.recent_speaker(within=2)
-        if recent and (recent.entity_type or "PERSON") == wanted:
-            return as_rule(recent, "pronoun")
+        focus, at = self._focus.get(wanted, (None, -10))
+        if focus and self.clock - at <= PRONOUN_REACH:
+            return as_rule(focus, "pronoun")
         seen = [k for k in self.known.values() if k.entity_type == wanted]
         latest = max((k.last_seen for k in seen), default=-1)
         candidates = [k for k in seen if k.last_seen == latest and latest >= self.clock - 1]
@@ -182,28 +232,32 @@ class SpeakerContext:
             return self._speaker(candidates[0], "pronoun")
         return None
 
-    def _by_role(self, head: str, modifiers: list[str]) -> Speaker | None:
-        """The article's person whose role holds the post the description names."""
+    def _holders(self, head: str, modifiers: list[str]) -> list[Known]:
+        """The article's people whose role holds the post the description names."""
         posts = _role_words()[head]
-        people = [
+        return [
             k
             for k in self.known.values()
             if k.entity_type == "PERSON"
             and any(_holds(r, posts) for r in k.roles)
             and all(_fits(k, w) for w in modifiers)
         ]
-        return self._one_of(people, "role", head)
 
-    def _organisation(self, head: str, modifiers: list[str]) -> Speaker | None:
-        """The article's organisation whose name holds the noun ("the ministry")."""
-        orgs = [
+    def _named_organisations(self, head: str, modifiers: list[str]) -> list[Known]:
+        """The article's organisations whose name holds the noun ("the ministry")."""
+        return [
             k
             for k in self.known.values()
             if k.entity_type == "ORG"
-            and head in k.name.lower().split()
+            and head in re.findall(r"\w+", k.name.lower())
             and all(w.lower() in k.name.lower() for w in modifiers if w[:1].isupper())
         ]
-        return self._one_of(orgs, "organisation", None)
+
+    def _by_role(self, head: str, modifiers: list[str]) -> Speaker | None:
+        return self._one_of(self._holders(head, modifiers), "role", head)
+
+    def _organisation(self, head: str, modifiers: list[str]) -> Speaker | None:
+        return self._one_of(self._named_organisations(head, modifiers), "organisation", None)
 
     def _issuer(self) -> Speaker | None:
         """A statement speaks for the organisation that spoke last, a few texts back at most."""
@@ -239,8 +293,8 @@ class SpeakerContext:
 def _described_organisation(words: list[str]) -> Speaker | None:
     """An organisation the article describes but never names ("the commerce ministry"): the
     description is its name when a word says which one; "the ministry" alone says nothing."""
-    if len(words) < 2:
-        return None
+    if not 2 <= len(words) <= MAX_DESCRIPTION_WORDS or any(w in _LINKS for w in words):
+        return None  # "a statement released by his office" describes, it does not name
     return Speaker(" ".join(words), None, "organisation", None, "ORG")
 
 

@@ -15,6 +15,7 @@ For each set (seed, dev, test) it checks that:
 
 Usage: python3 check_focus.py [--root CHECKOUT]    exit status 0 = OK
 """
+
 import argparse
 import glob
 import os
@@ -24,7 +25,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # ISO 3166-1 alpha-2, the 249 officially assigned codes.
-ALPHA2 = set("""
+ALPHA2 = set(
+    """
 AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
 BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ
 DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP
@@ -34,10 +36,12 @@ MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM
 PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL
 SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM
 US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-""".split())
+""".split()
+)
 assert len(ALPHA2) == 249, len(ALPHA2)
 try:  # prefer the real registry when available
     import pycountry  # type: ignore
+
     ALPHA2 = {c.alpha_2 for c in pycountry.countries}
     CODE_SOURCE = "pycountry"
 except ImportError:
@@ -48,7 +52,12 @@ KEY_LINE = re.compile(r'^(?:"((?:[^"\\]|\\.)*)"|([A-Za-z_][\w]*))\s*:\s*(?:#\s*(
 
 
 def norm_quotes(s):
-    return s.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    return (
+        s.replace("\u2019", "'")
+        .replace("\u2018", "'")
+        .replace("\u201c", '"')
+        .replace("\u201d", '"')
+    )
 
 
 def parse_list(s, where):
@@ -114,9 +123,11 @@ def check_set(name, focus_path, entities_path, dump_glob, errors):
     focus = parse_focus(focus_path)
     try:
         import yaml  # optional cross-check
+
         y = yaml.safe_load(open(focus_path, encoding="utf-8"))
-        if {k: {f: list(v.get(f) or []) for f in ("countries", "places")} for k, v in y.items()} != \
-           {k: {f: v.get(f, []) for f in ("countries", "places")} for k, v in focus.items()}:
+        if {
+            k: {f: list(v.get(f) or []) for f in ("countries", "places")} for k, v in y.items()
+        } != {k: {f: v.get(f, []) for f in ("countries", "places")} for k, v in focus.items()}:
             errors.append(f"[{name}] PyYAML and the minimal parser disagree on {focus_path}")
     except ImportError:
         pass
@@ -164,21 +175,35 @@ def check_set(name, focus_path, entities_path, dump_glob, errors):
             for p in ps:
                 if not re.search(r"(?<!\w)" + re.escape(p) + r"(?!\w)", text):
                     errors.append(f"[{name}] {k!r}: place {p!r} not in article text ({fname})")
-    print(f"{name}: {len(focus)} articles ({len(arts)} in dumps); countries 1/2/3 = "
-          f"{n[1]}/{n[2]}/{n[3]}; places = {sum(len(v.get('places', [])) for v in focus.values())}")
+    print(
+        f"{name}: {len(focus)} articles ({len(arts)} in dumps); countries 1/2/3 = "
+        f"{n[1]}/{n[2]}/{n[3]}; places = {sum(len(v.get('places', [])) for v in focus.values())}"
+    )
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--root", default=os.path.dirname(os.path.dirname(HERE)), help="project checkout")
+    ap.add_argument(
+        "--root", default=os.path.dirname(os.path.dirname(HERE)), help="project checkout"
+    )
     a = ap.parse_args()
     g = os.path.join(a.root, "tests", "gold")
     errors = []
-    check_set("seed", os.path.join(HERE, "focus.yaml"), os.path.join(g, "entities.yaml"),
-              os.path.join(a.root, "dumps", "*.txt"), errors)
+    check_set(
+        "seed",
+        os.path.join(HERE, "focus.yaml"),
+        os.path.join(g, "entities.yaml"),
+        os.path.join(a.root, "dumps", "*.txt"),
+        errors,
+    )
     for s in ("dev", "test"):
-        check_set(s, os.path.join(HERE, s, "focus.yaml"), os.path.join(g, s, "entities.yaml"),
-                  os.path.join(g, s, "dumps", "*.txt"), errors)
+        check_set(
+            s,
+            os.path.join(HERE, s, "focus.yaml"),
+            os.path.join(g, s, "entities.yaml"),
+            os.path.join(g, s, "dumps", "*.txt"),
+            errors,
+        )
     print(f"country codes checked against: {CODE_SOURCE}")
     for e in errors:
         print("ERROR", e)

@@ -18,6 +18,7 @@ Usage: python3 check_quotes.py [--root DIR] [--main DIR]
   --main: project checkout holding dumps/ and tests/gold/ (default: the checkout this script is in)
 Exit code 0 when everything passes.
 """
+
 import argparse
 import glob
 import os
@@ -63,7 +64,7 @@ def read_dumps(paths):
 def locate(title):
     """Search string for a key's title in the dump."""
     if title.startswith("HEADERLESS: "):
-        return "- " + title[len("HEADERLESS: "):]
+        return "- " + title[len("HEADERLESS: ") :]
     return title
 
 
@@ -124,8 +125,10 @@ def check_quotes(setname, quotes, articles):
                 err(f"[{setname}] {key[:50]}: prefix longer than 10 words: {q!r}")
             if nw < 6:
                 # must be the whole quotation
-                whole = any(s.rstrip(",.;:!? ").rstrip("“”") == q.rstrip(",.;:!? ")
-                            for _, _, s in quoted_spans(art))
+                whole = any(
+                    s.rstrip(",.;:!? ").rstrip("“”") == q.rstrip(",.;:!? ")
+                    for _, _, s in quoted_spans(art)
+                )
                 if not whole:
                     err(f"[{setname}] {key[:50]}: short prefix is not a whole quotation: {q!r}")
             named, speaker, kind = e.get("named"), e.get("speaker"), e.get("kind")

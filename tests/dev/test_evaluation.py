@@ -31,3 +31,19 @@ def test_the_held_out_test_set_scores_well_above_the_bare_model(result):
     if result.gold_set.role != "test":
         pytest.skip("only the held-out set")
     assert result.pipeline.f1 >= 0.80, result.pipeline.f1
+
+
+def test_quotations_are_found_and_their_speakers_named(result):
+    """Floors just under today's figures (`nox -s evaluate`): a change that loses
+    quotations or names the wrong speakers fails here."""
+    quotes, baseline = result.quotes, result.quotes_baseline
+    assert quotes.found_share >= 0.9, quotes.found_share
+    assert quotes.precision >= 0.95, quotes.precision
+    assert quotes.speaker_right >= 0.85, (quotes.speaker_right, quotes.named_wrong)
+    assert quotes.speaker_right > baseline.speaker_right + 0.3
+
+
+def test_no_more_wrong_speakers_than_empty_ones(result):
+    """No answer beats a wrong one: a speaker is left empty rather than guessed."""
+    quotes = result.quotes
+    assert len(quotes.named_wrong) <= max(3, len(quotes.named_empty)), quotes.named_wrong

@@ -58,3 +58,24 @@ JOIN mentions m ON m.article_id = a.article_id AND m.version = a.canonical_versi
 JOIN entities e USING (entity_id)
 GROUP BY ALL;
 COMMENT ON VIEW article_entities IS 'Entities each article mentions in its canonical version, with the number of mentions.';
+
+-- Everything each speaker said (canonical versions), through the speaker's entity: "Sharif",
+-- "Prime Minister Shehbaz Sharif", "he" and "the prime minister" are one speaker.
+CREATE VIEW quotes_by_speaker AS
+SELECT
+    e.entity_id,
+    e.name AS speaker,
+    e.entity_type,
+    q.speaker_role,
+    a.article_id,
+    a.title,
+    a.updated_at,
+    q.quotation,
+    q.speaker_rule,
+    q.cue,
+    q.dump_id,
+    q.line
+FROM quotes q
+JOIN articles a ON a.article_id = q.article_id AND a.canonical_version = q.version
+JOIN entities e ON e.entity_id = q.speaker_entity_id;
+COMMENT ON VIEW quotes_by_speaker IS 'Every quotation of a canonical version whose speaker is an entity, with the speaker, article and date.';

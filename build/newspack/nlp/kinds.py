@@ -69,6 +69,24 @@ def product_spans(text: str) -> list[tuple[int, int]]:
     return sorted(set(spans))
 
 
+def _without_article(surface: str) -> str:
+    return re.sub(r"^(?:the|The)\s+", "", surface)
+
+
+def is_region(surface: str) -> bool:
+    """A world region ("the Gulf", "Middle East"): LOC."""
+    return _without_article(surface) in _kinds()["regions"]
+
+
+def is_religion(surface: str) -> bool:
+    return surface in _kinds()["religions"]
+
+
+def is_festival(surface: str) -> bool:
+    """A festival or holiday ("Eid Al-Fitr", "Eid"): an EVENT."""
+    return surface.split()[0] in _kinds()["festival_words"] if surface.strip() else False
+
+
 def is_facility(surface: str) -> bool:
     words = surface.split()
     return len(words) >= 2 and words[-1] in _kinds()["facility_endings"]
@@ -123,6 +141,18 @@ def _event_name() -> re.Pattern[str]:
         rf"(?<![\w’'-])(?P<name>{name}(?:\s+(?:{name}|\d+|[IVXL]+))*?(?:\s+(?:\d+|[IVXL]+))?)"
         rf"\s+(?:{words})\b"
     )
+
+
+@derived
+def _festival_name() -> re.Pattern[str]:
+    words = "|".join(map(re.escape, _kinds()["festival_words"]))
+    return re.compile(rf"\b(?:{words})\s+(?:[Aa]l-|[Uu]l-)?[A-Z][\w’'-]*(?![\w-])")
+
+
+def festival_spans(text: str) -> list[tuple[int, int]]:
+    """Festivals and holidays by their full name ("Eid Al-Fitr"), which the model often
+    misses or calls people."""
+    return [m.span() for m in _festival_name().finditer(text)]
 
 
 def event_spans(text: str) -> list[tuple[int, int]]:

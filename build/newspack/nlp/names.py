@@ -176,7 +176,12 @@ Cleaned = tuple[int, int, str, str | None]  # (start, end, label, role)
 def clean_span(text: str, start: int, end: int, label: str) -> list[Cleaned]:
     """Trim a model span; split off a nationality and a role. Returns (start, end, label, role)."""
     span = text[start:end]
-    if label != "PERSON" and ", " in span and all(p[:1].isupper() for p in span.split(", ")):
+    if (
+        label != "PERSON"
+        and ", " in span
+        and all(p[:1].isupper() for p in span.split(", "))
+        and not is_listing_name(span)
+    ):
         parts, found, at = span.split(", "), [], start  # "Karachi, Lahore": two names
         for part in parts:
             found += clean_span(text, at, at + len(part), label)
@@ -198,6 +203,13 @@ def clean_span(text: str, start: int, end: int, label: str) -> list[Cleaned]:
         return out  # a post without a name: "Emergency Relief Coordinator"
     out.append(_without_titles(text, start, end, label))
     return out
+
+
+def is_listing_name(span: str) -> bool:
+    """An organisation whose name lists its fields ("Ministry of Municipal, Rural Affairs
+    and Housing"): it starts with an organisation word and "of", so its commas are its own."""
+    words = re.sub(r"^(?:the|The)\s+", "", span).split()
+    return len(words) >= 3 and words[0] in org_words() and words[1] in ("of", "for")
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
@@ -257,8 +269,12 @@ def _without_titles(text: str, start: int, end: int, label: str) -> Cleaned:
     if is_name_lead(words):
         label = "PERSON"  # "Malik Ahmad Khan", whatever the model called it
     lead = _title_run(words, _is_title if label == "PERSON" else _is_role_word)
+    # A place the model reads is no title's ("the United Arab Emirates"): only a royal
+    # title makes one a person ("King Salman" tagged GPE).
     if not lead and label != "PERSON":
         lead = _title_run(words, _is_title)
+        if label in ("GPE", "LOC") and not any(w.lower() in _royal_titles() for w in words[:lead]):
+            lead = 0
         rest = words[lead:]
         royal = any(w.lower() in _royal_titles() for w in words[:lead])
         plain = len(rest) >= 2 and not royal

@@ -13,12 +13,21 @@ from dataclasses import dataclass, replace
 
 from newspack.nlp import kinds
 from newspack.nlp.model import ENTITY_TYPES
-from newspack.nlp.names import clean_span, is_name_lead, looks_like_name, org_words
+from newspack.nlp.names import (
+    clean_span,
+    is_listing_name,
+    is_name_lead,
+    looks_like_name,
+    org_words,
+)
 
 _ACRONYM = re.compile(r"[A-Z]{2,6}")
+# "Long Form (ABBR)": the abbreviation in capitals, or capitals then lower case as some
+# organisations write theirs ("KSrelief"); the long form may list words with commas
+# ("Sindh Irrigation, Drainage and Water Management Authority (SIDWMA)").
 _DEFINITION = re.compile(
-    r"(?P<long>(?:[A-Z][\w’'&.-]*)(?:\s+(?:[A-Z][\w’'&.-]*|of|for|the|and|on|&))*)"
-    r"\s*\((?P<abbr>[A-Z]{2,6})\)"
+    r"(?P<long>(?:[A-Z][\w’'&.-]*)(?:,?\s+(?:[A-Z][\w’'&.-]*|of|for|the|and|on|&))*)"
+    r"\s*\((?P<abbr>[A-Z]{2,6}[a-z]{0,8})\)"
 )
 _BRACKET_DEFINITION = re.compile(r"(?P<abbr>\b[A-Z]{2,6})\s*\[(?P<long>[A-Z][^\]]{5,100})\]")
 
@@ -47,6 +56,7 @@ def spans_in(text: str, doc) -> list[SpanFound]:
     spans = _joined_names(text, spans)
     spans += _rule_spans(text, doc, spans)
     spans += _lead_name_spans(text, doc, spans)
+    spans += _festival_spans(text, doc, spans)
     spans += _dateline_span(text, doc, spans)
     # One span per start: a name widened to its start ("Khalid bin Salman" from "bin
     # Salman") replaces the model's shorter span there ("Khalid").
@@ -68,8 +78,18 @@ def _joined_names(text: str, spans: list[SpanFound]) -> list[SpanFound]:
     name; two people are never written without a comma or "and" between them."""
     ordered = sorted(spans, key=lambda s: s.start)
     joined: list[SpanFound] = []
-    for span in map(lambda s: _with_led_tail(text, s, spans), ordered):
+    for span in (_with_listed_tail(text, _with_led_tail(text, s, spans)) for s in ordered):
         last = joined[-1] if joined else None
+        if last is not None and span.start < last.end:
+            if span.end <= last.end:
+                continue  # inside a name already widened over it ("... and Housing")
+            if span.label == "PERSON" and text[last.start : span.start].strip():
+                # "Saudi Arabia Raja" + "Raja Ali Ejaz": the given name is the person's
+                joined[-1] = replace(
+                    last, end=last.start + len(text[last.start : span.start].rstrip())
+                )
+                joined.append(span)
+                continue
         if (
             last is not None
             and last.label == "PERSON"
@@ -100,6 +120,17 @@ def _with_led_tail(text: str, span: SpanFound, spans: list[SpanFound]) -> SpanFo
     return span
 
 
+def _with_listed_tail(text: str, span: SpanFound) -> SpanFound:
+    """A listing name the model ended before its last field ("Ministry of Municipal, Rural
+    Affairs" + " and Housing") runs to the end of the list."""
+    if span.label != "ORG" or not is_listing_name(text[span.start : span.end]):
+        return span
+    if tail := _LIST_TAIL.match(text, span.end):
+        return replace(span, end=tail.end())
+    return span
+
+
+_LIST_TAIL = re.compile(r",? and [A-Z][\w’'-]*(?: [A-Z][\w’'-]*)*")
 _FOLLOWING_WORDS = re.compile(r"(?: [A-Z][\w’'-]*)+")
 
 
@@ -123,6 +154,22 @@ def _lead_name_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
             (x.text.strip() for x in doc.sents if x.start_char <= start < x.end_char), text
         )
         added.append(SpanFound(start, end, "PERSON", sentence))
+    return added
+
+
+def _festival_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
+    """Festivals ("Eid Al-Fitr"), over the model's pieces of them ("Al-Fitr" PERSON)."""
+    added = []
+    for start, end in kinds.festival_spans(text):
+        inside = [i for i, s in enumerate(spans) if start <= s.start and s.end <= end]
+        if any(s.start < end and start < s.end for s in spans if spans.index(s) not in inside):
+            continue  # part of a longer name ("Eid Milad-un-Nabi Committee")
+        for i in inside:
+            spans[i] = replace(spans[i], label="_DROP")
+        sentence = next(
+            (x.text.strip() for x in doc.sents if x.start_char <= start < x.end_char), text
+        )
+        added.append(SpanFound(start, end, "EVENT", sentence))
     return added
 
 
@@ -180,11 +227,28 @@ def _definition_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]
 
 
 def _long_form(match: re.Match[str]) -> tuple[int, int]:
-    """Span of a definition's long form without "the" or an owner ("Pakistan’s ...")."""
+    """Span of a definition's long form without "the" or an owner ("Pakistan’s ..."),
+    starting where the abbreviation's initials do ("... and the Sindh Irrigation, Drainage
+    and Water Management Authority (SIDWMA)" starts at "Sindh")."""
     start, end = match.span("long")
     long = match["long"]
     if owner := re.match(r"(?i)the\s+|.*?[’']s\s+(?=[A-Z])", long):
         start += owner.end()
+    words = list(re.finditer(r"[^\s,]+", match.string[start:end]))
+    capitals = "".join(c for c in match["abbr"] if c.isupper())
+    starts = [w.start() for w in words if w.group()[:1].isupper()]
+    for at in starts:  # the longest form whose initials are the abbreviation's
+        before = match.string[start : start + at].rstrip().rsplit(" ", 1)[-1]
+        if at and not (before.endswith(",") or before in ("and", "of", "the", "for", "on", "&")):
+            continue  # "UN Central Emergency Response Fund (CERF)": the owner stays
+        initials = "".join(w[0] for w in match.string[start + at : end].split() if w[0].isupper())
+        if initials.replace(",", "") == capitals or (
+            capitals != match["abbr"] and initials.startswith(capitals)
+        ):
+            return start + at, end
+    if "," in match.string[start:end]:  # no initials to go by: a list is no one name
+        start += match.string[start:end].rindex(",") + 1
+        start += len(match.string[start:end]) - len(match.string[start:end].lstrip())
     return start, end
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from itertools import pairwise
 
@@ -121,6 +121,12 @@ def _resolve_name(m: Mention, ctx: ArticleContext) -> tuple[str, str, str]:
         long = ctx.definitions[surface][0] if surface in ctx.definitions else ctx.defined[surface]
         return long, ctx.label_of_long_name.get(long, ""), "long_form"
     words = surface.split()
+    if kinds.is_region(surface):
+        return surface.removeprefix("the ").removeprefix("The "), "LOC", AS_WRITTEN
+    if kinds.is_religion(surface):
+        return surface, "NORP", AS_WRITTEN
+    if kinds.is_festival(surface):
+        return surface, "EVENT", AS_WRITTEN
     if kinds.is_product(surface):
         return surface, "PRODUCT", AS_WRITTEN
     if kinds.is_facility(surface):
@@ -194,13 +200,37 @@ def _place_for(m: Mention, label: str, ctx: ArticleContext) -> places.Place | No
         return place if place.country_code in known else None
     if place.kind == "subdivision":
         return place if place.country_code in known else None
-    if m.sentence.startswith(m.surface):
+    if m.sentence.startswith(m.surface) and " " not in name:
         return None
     if _after_locative(m) or m.in_place_list:
         return place
-    # A longer name the model calls an organisation is one ("a White House lunch"), even
-    # where a town bears it; one word of a country the article names is the town.
-    return place if place.country_code in known and " " not in name else None
+    if place.country_code not in known:
+        return None
+    # One word of a country the article names is the town. A longer name the model calls
+    # an organisation is one ("a White House lunch"), even where a town bears it; one it
+    # calls a person is the town it names ("Toba Tek Singh", "Dera Ismail Khan") unless
+    # the text treats it as someone (a title, a speech verb after it).
+    if " " not in name or (label == "PERSON" and not _speaks(m)):
+        return place
+    return None
+
+
+_COORDINATION = re.compile(r"\s+and\s+(?:the\s+)?")
+
+
+def _split_coordinated(m: Mention, gazetteer: places.Gazetteer) -> list[Mention]:
+    """ "Tabuk and Arar" or "Saudi Arabia and the United Arab Emirates" read as one name:
+    two places, where each side is one the gazetteers know."""
+    joint = _COORDINATION.search(m.surface)
+    if joint is None or m.label == "PERSON" or _COORDINATION.search(m.surface, joint.end()):
+        return [m]
+    left, right = m.surface[: joint.start()], m.surface[joint.end() :]
+    if not (gazetteer.candidates(left) and gazetteer.candidates(right)):
+        return [m]
+    return [
+        replace(m, end=m.start + len(left), label="GPE"),
+        replace(m, start=m.start + joint.end(), label="GPE"),
+    ]
 
 
 _LIST_JOINT = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
@@ -218,6 +248,14 @@ def _mark_place_lists(mentions: list[Mention]) -> None:
             if _LIST_JOINT.fullmatch(left.src.text[left.end : right.start]):
                 left.in_place_list |= right.label == "GPE"
                 right.in_place_list |= left.label == "GPE"
+
+
+def _speaks(m: Mention) -> bool:
+    """The mention is followed by a speech verb ("Dera Ismail Khan said"): a person."""
+    from newspack.nlp.attribution import speech_verbs
+
+    after = m.src.text[m.end :].split(maxsplit=1)
+    return bool(after) and after[0].strip(",.").lower() in speech_verbs()
 
 
 def _after_locative(m: Mention) -> bool:
@@ -271,10 +309,11 @@ def canonicalise(
     articles one word may be many people, so there only identical names are one entity.
     """
     mentions[:] = [m for m in mentions if m.label != "_DROP" and not kinds.is_not_entity(m.surface)]
+    gazetteer = gazetteer or places.default_gazetteer()
+    mentions[:] = [part for m in mentions for part in _split_coordinated(m, gazetteer)]
     by_article: dict[str, list[Mention]] = defaultdict(list)
     for m in mentions:
         by_article[m.src.article_id].append(m)
-    gazetteer = gazetteer or places.default_gazetteer()
     contexts = {
         a: _article_context(ms, datelines.get(a), gazetteer) for a, ms in by_article.items()
     }

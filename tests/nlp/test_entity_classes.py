@@ -1,0 +1,62 @@
+"""Enrich stage, entity classes seen on real pages (issue "Pages from any year"): each a
+general rule, tested on sentences written for the test through the real model and the real
+per-article canonicalisation (tests/articles.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from articles import enrich
+
+
+def entities(*paragraphs: str) -> set[tuple[str, str]]:
+    table, mentions, _ = enrich(*paragraphs)
+    return {(table.type_of(m["entity_id"]), table.name_of(m["entity_id"])) for m in mentions}
+
+
+def test_a_long_form_starts_where_its_abbreviation_s_initials_do():
+    found = entities(
+        "The plants are run with the Emirates Red Crescent and the Sindh Irrigation, Drainage "
+        "and Water Management Authority (SIDWMA), and the King Salman Humanitarian Aid and "
+        "Relief Center (KSrelief) pays for them."
+    )
+    assert ("ORG", "Sindh Irrigation, Drainage and Water Management Authority") in found
+    assert ("ORG", "King Salman Humanitarian Aid and Relief Center") in found
+    assert not any(name in ("Relief Center", "Drainage") for _, name in found)
+
+
+def test_an_organisation_that_lists_its_fields_is_one_name():
+    found = entities(
+        "RIYADH: The Ministry of Municipal, Rural Affairs and Housing opened 40 new parks."
+    )
+    assert ("ORG", "Ministry of Municipal, Rural Affairs and Housing") in found
+    assert ("ORG", "Housing") not in found
+
+
+def test_coordinated_places_are_two_places():
+    found = entities(
+        "Saudi Arabia and the United Arab Emirates will fund the plants, officials said.",
+        "Fireworks lit up Tabuk and Arar on Friday night.",
+    )
+    assert {("GPE", "Saudi Arabia"), ("GPE", "United Arab Emirates")} <= found
+    assert {("GPE", "Tabuk"), ("GPE", "Arar")} <= found
+
+
+def test_a_town_the_model_calls_a_person_is_a_place_of_the_article_s_country():
+    found = entities(
+        "LAHORE: Police in Pakistan’s Punjab arrested three men in Toba Tek Singh on Monday."
+    )
+    assert ("GPE", "Toba Tek Singh") in found
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Workers across the Gulf sent money home.", ("LOC", "Gulf")),
+        ("Talks on the Middle East resumed in Cairo.", ("LOC", "Middle East")),
+        ("He spoke about the values of Islam at the forum.", ("NORP", "Islam")),
+        ("Crowds gathered for Eid Al-Fitr prayers in Karachi.", ("EVENT", "Eid Al-Fitr")),
+    ],
+)
+def test_regions_faiths_and_festivals_have_their_kind(sentence, expected):
+    assert expected in entities(sentence)

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from articles import enrich
+from articles import ARTICLE_ID, enrich
+from newspack.ingest.sources import Source
+from newspack.nlp.analyse import analyse_texts
+from newspack.tables.figures import figure_rows
 
 
 def entities(*paragraphs: str) -> set[tuple[str, str]]:
@@ -60,3 +63,21 @@ def test_a_town_the_model_calls_a_person_is_a_place_of_the_article_s_country():
 )
 def test_regions_faiths_and_festivals_have_their_kind(sentence, expected):
     assert expected in entities(sentence)
+
+
+def test_a_word_cut_by_the_end_of_a_truncated_page_is_no_entity_nor_figure():
+    table, mentions, _ = enrich(
+        "ISLAMABAD: Pakistan signed the accord with Qatar on Monday.",
+        "The minister will then travel to Riyadh and Jedd",
+    )
+    names = {table.name_of(m["entity_id"]) for m in mentions}
+    assert {"Pakistan", "Qatar", "Riyadh"} <= names and not any(n.startswith("Jedd") for n in names)
+
+
+def test_figures_stop_before_a_cut_word():
+    # The page stops inside the last number ("45" of "450"): that number is no figure.
+    text = "The fund grew by 12 percent this year, and its staff rose to 45"
+    srcs = [Source(ARTICLE_ID, 1, "paragraph", 1, text, "d", 1)]
+    analyses = analyse_texts([text])
+    assert 45.0 in [f.value for f in analyses[text].figures]  # the analysis reads it
+    assert [r["value"] for r in figure_rows(srcs, analyses)] == [12.0]

@@ -25,6 +25,15 @@ class Source:
     dump_id: str
     line: int
 
+    def cut_word_start(self) -> int | None:
+        """Where the last word of a body paragraph starts when the paragraph stops without
+        punctuation, as a page cut off mid-word does ("... the economi"): that word may be
+        a fragment, never an entity or a figure. None for a paragraph that ends properly."""
+        text = self.text.rstrip()
+        if self.source != "paragraph" or not text[-1:].isalnum():
+            return None
+        return len(text) - len(text.split()[-1])
+
     def placement(self) -> dict:
         """The columns that say where a row found in this text was published (mentions,
         figures and quotes share them)."""

@@ -58,6 +58,7 @@ def find_mentions(src_list: list[Source], analyses: dict) -> list[Mention]:
         Mention(src, s.start, s.end, s.label, s.sentence, s.role)
         for src in src_list
         for s in analyses[src.text].spans
+        if (cut := src.cut_word_start()) is None or s.end <= cut
     ]
 
 

@@ -15,12 +15,17 @@ def figure_rows(src_list, analyses: dict) -> list[dict]:
     rows = []
     for src in src_list:
         found = analyses[src.text].figures
+        cut = src.cut_word_start()
+        kept = [cut is None or f.end <= cut for f in found]  # no figure in a cut-off word
         ids = [
             text_item_id("figure", src.article_id, src.version, src.source, src.position, f.start)
             for f in found
         ]
-        for figure, figure_id in zip(found, ids, strict=True):
-            related = ids[figure.related] if figure.related is not None else None
+        for figure, figure_id, keep in zip(found, ids, kept, strict=True):
+            if not keep:
+                continue
+            linked = figure.related is not None and kept[figure.related]
+            related = ids[figure.related] if linked else None
             rows.append(
                 row_from(
                     "figures",

@@ -81,3 +81,22 @@ def test_figures_stop_before_a_cut_word():
     analyses = analyse_texts([text])
     assert 45.0 in [f.value for f in analyses[text].figures]  # the analysis reads it
     assert [r["value"] for r in figure_rows(srcs, analyses)] == [12.0]
+
+
+@pytest.mark.parametrize(
+    ("name", "context", "expected"),
+    [
+        ("Hafr Al-Batin", {"SA"}, "Hafar Al-Batin"),  # another transliteration of the city
+        ("Al-Qassim", {"SA"}, "SA-05"),  # "Al Qaşīm"
+        ("Eastern Province", {"SA"}, "SA-04"),  # the name Saudi news gives Ash Sharqīyah
+        ("Eastern Province", {"LK"}, "LK-5"),  # ... and Sri Lanka's own
+        ("Hafr Al-Batin", set(), None),  # a variant spelling needs its country in the article
+        ("Dir", {"PK"}, None),  # a short skeleton ("dr") matches nothing
+    ],
+)
+def test_spellings_of_a_place_resolve_where_the_article_names_its_country(name, context, expected):
+    from newspack.tables.places import default_gazetteer
+
+    place = default_gazetteer().resolve(name, frozenset(context))
+    found = place and (place.subdivision_code if place.kind == "subdivision" else place.name)
+    assert found == expected

@@ -43,6 +43,10 @@ class Place:
     latitude: float | None  # None for a subdivision whose cities geonames cannot place
     longitude: float | None
     population: int | None = None  # a city's, for telling homonyms apart
+    # Found by another transliteration of its name (spelling_key) or by a name valid in its
+    # country's news only (rules/places.yaml): taken where the article names its country,
+    # never otherwise.
+    needs_context: bool = False
 
 
 @cache
@@ -75,6 +79,9 @@ class GeoIndex:
     # known by that name, the most populous first; plain tuples, which load several times
     # faster than Place objects
     cities_by_name: dict[str, tuple[tuple, ...]]
+    # spelling_key(name) -> the same, for cities big enough to have their other spellings
+    # indexed (ALTERNATE_NAME_MIN_POPULATION)
+    cities_by_spelling: dict[str, tuple[tuple, ...]]
 
 
 def _ascii(name: str) -> str:
@@ -90,6 +97,27 @@ def place_key(name: str) -> str:
     if key.startswith("al") and len(key) > 6 and name[:2].casefold() == "al":
         key = key[2:]  # "Alkhobar": the article written together with the name
     return key
+
+
+# Arabic articles and vowels (with w and y, which transliterations swap for vowels: "Jouf",
+# "Jawf") say little about which place a name is; the consonants do.
+_ARTICLE_WORDS = {"al", "el", "ar", "as", "ash", "ad", "at", "an", "az"}
+_WEAK_LETTERS = re.compile(r"[aeiouwy]")
+# Letters of a spelling key below which it matches too many places ("Dir": "dr"); cities,
+# being many more than provinces, need a longer one ("Hamas" is "hms", like a town).
+MIN_SPELLING_KEY = 3
+MIN_CITY_SPELLING_KEY = 5
+
+
+def spelling_key(name: str) -> str:
+    """A transliteration-tolerant form of a name: its words without Arabic articles, each
+    its first letter and its consonants, doubled letters once ("Hafr Al-Batin" and "Hafar
+    al Batin": "hfrbtn"; "Al-Qassim" and "Al Qaşīm": "qsm"). Empty when too short to tell."""
+    words = re.findall(r"[a-z]+", _ascii(name).casefold())
+    words = [w for w in words if w not in _ARTICLE_WORDS] or words
+    key = "".join(w[0] + _WEAK_LETTERS.sub("", w[1:]) for w in words)
+    key = re.sub(r"(.)\1+", r"\1", key)
+    return key if len(key) >= MIN_SPELLING_KEY else ""
 
 
 def _city_keys(city: dict) -> set[str]:
@@ -117,6 +145,7 @@ def build_index() -> GeoIndex:
 
 def _build_index() -> GeoIndex:
     by_country, by_subdivision, by_name = defaultdict(list), defaultdict(list), defaultdict(list)
+    by_spelling = defaultdict(list)
     admin1 = _admin1_map()
     for city in sorted(_cities(), key=lambda c: -c["population"]):
         code = admin1.get(f"{city['countrycode']}.{city['admin1code']}")
@@ -133,10 +162,14 @@ def _build_index() -> GeoIndex:
         )
         for key in _city_keys(city):
             by_name[key].append(place)
+        if city["population"] >= ALTERNATE_NAME_MIN_POPULATION:
+            for key in {spelling_key(n) for n in [city["name"], *city["alternatenames"]]} - {""}:
+                by_spelling[key].append(place)
     return GeoIndex(
         {code: _centre(cities) for code, cities in by_country.items()},
         {code: _centre(cities) for code, cities in by_subdivision.items()},
         {name: tuple(found) for name, found in by_name.items()},
+        {key: tuple(found) for key, found in by_spelling.items()},
     )
 
 
@@ -175,13 +208,23 @@ def _subdivisions_by_name() -> dict[str, list[str]]:
     return dict(index)
 
 
+@cache
+def _subdivisions_by_spelling() -> dict[str, list[str]]:
+    """Top-level ISO 3166-2 subdivisions by spelling_key of their name."""
+    index = defaultdict(list)
+    for sub in pycountry.subdivisions:
+        if sub.parent_code is None and (key := spelling_key(sub.name)):
+            index[key].append(sub.code)
+    return dict(index)
+
+
 class Gazetteer:
     """Place names resolved with one GeoIndex. A build makes one (with the index kept in its
     cache) and passes it to the stages that resolve places; nothing is set process-wide."""
 
     def __init__(self, index: GeoIndex):
         self.index = index
-        self._candidates: dict[str, tuple[Place, ...]] = {}
+        self._candidates: dict = {}  # name (or ("in context", name)) -> places
 
     @classmethod
     def kept_in(cls, path: Path | None) -> Gazetteer:
@@ -207,11 +250,16 @@ class Gazetteer:
         codes = (
             [aliases[name]] if name in aliases else _subdivisions_by_name().get(place_key(name), [])
         )
+        return self._subdivision_places(codes)
+
+    def _subdivision_places(self, codes: list[str], needs_context: bool = False) -> list[Place]:
         places = []
         for code in codes:
             sub = pycountry.subdivisions.get(code=code)
             centre = self.index.subdivision_centres.get(code, (None, None))
-            places.append(Place("subdivision", sub.name, code[:2], code, *centre))
+            places.append(
+                Place("subdivision", sub.name, code[:2], code, *centre, needs_context=needs_context)
+            )
         # Where a name is several subdivisions, those geonames can place come first.
         return sorted(places, key=lambda p: p.latitude is None)
 
@@ -234,17 +282,44 @@ class Gazetteer:
         ]
         rest = [s for s in subdivisions if s.subdivision_code not in inside]
         others = [c for c in cities if c not in first]
-        return tuple(([country] if country else []) + first + rest + others)
+        found = ([country] if country else []) + first + rest + others
+        return tuple(found)
+
+    def in_context(self, name: str) -> tuple[Place, ...]:
+        """Every place a name can be (candidates), then those it is only where the article
+        names their country."""
+        key = ("in context", name)
+        if key not in self._candidates:
+            exact = self.candidates(name)
+            self._candidates[key] = exact + tuple(
+                p for p in self._in_context_only(name) if p not in exact
+            )
+        return self._candidates[key]
+
+    def _in_context_only(self, name: str) -> tuple[Place, ...]:
+        """Places a name is only where the article names their country: another
+        transliteration of their name ("Hafr Al-Batin", "Hafar al Batin"), or a name that
+        country's news gives them (rules/places.yaml)."""
+        key = spelling_key(name)
+        codes = load_rules("places")["subdivision_names_in_context"].get(name)
+        codes = [codes] if codes else _subdivisions_by_spelling().get(key, [])
+        cities = [
+            Place("city", *city, needs_context=True)
+            for city in self.index.cities_by_spelling.get(key, ())
+            if len(key) >= MIN_CITY_SPELLING_KEY
+        ]
+        return tuple(self._subdivision_places(codes, needs_context=True) + cities)
 
     def resolve(
         self, name: str, countries_in_context: frozenset[str] = frozenset()
     ) -> Place | None:
         """The place a name most likely is: a country, else a subdivision or city, preferring one
         in a country named in the same article, else the most populous city of that name."""
-        found = self.candidates(name)
+        found = self.in_context(name)
+        in_context = [p for p in found if p.country_code in countries_in_context]
+        found = tuple(p for p in found if not p.needs_context or p in in_context)
         if not found:
             return None
-        in_context = [p for p in found if p.country_code in countries_in_context]
         if in_context and _far_smaller(in_context[0], found[0]):
             return found[0]  # "Dubai" in an article naming India is still the big city
         return (in_context or list(found))[0]

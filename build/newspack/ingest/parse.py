@@ -363,29 +363,17 @@ def _leading_uses(lines: list[DumpLine]) -> list[LineUse]:
 
 
 def _resolve_times(
-    versions: list[ParsedVersion], crawl_time: datetime | None, inferred: bool, bad: set
+    versions: list[ParsedVersion], crawl_time: datetime | None, inferred: bool
 ) -> None:
-    """Update times of the versions; `bad` holds the dump's implausible absolute dates.
-    A time that cannot be true (implausible, or after the given crawl) is kept raw only."""
+    """Update times of the versions, read against the dump's crawl time; a time that cannot
+    be true is kept raw only (timing.read_update says which)."""
     for version in versions:
-        raw = version.updated_raw
-        if raw is None:
+        if version.updated_raw is None:
             continue
-        if timing.is_relative(raw):
-            version.updated_kind = "relative"
-            moment = timing.relative_time(raw, crawl_time) if crawl_time else None
-            version.updated_at_inferred = moment is not None and inferred
-        else:
-            version.updated_kind = "absolute"
-            moment = timing.absolute_time(raw)
-        if moment is not None and (
-            moment in bad
-            or not timing.is_plausible(moment)
-            or (crawl_time is not None and moment > crawl_time)
-        ):
-            version.updated_kind, moment = "implausible", None
-            version.updated_at_inferred = False
-        version.updated_at = timing.iso(moment)
+        update = timing.read_update(version.updated_raw, crawl_time, inferred)
+        version.updated_kind = update.kind
+        version.updated_at = timing.iso(update.moment)
+        version.updated_at_inferred = update.inferred
 
 
 def parse_dump(dump: Dump, crawl_time: datetime | None = None) -> ParsedDump:
@@ -401,6 +389,5 @@ def parse_dump(dump: Dump, crawl_time: datetime | None = None) -> ParsedDump:
     if crawl_time is None:
         crawl_time = timing.infer_crawl_time(dates)
         source = "inferred" if crawl_time else "unknown"
-    bad = timing.implausible_dates(dates)
-    _resolve_times(versions, crawl_time, source == "inferred", bad)
+    _resolve_times(versions, crawl_time, source == "inferred")
     return ParsedDump(dump, versions, _leading_uses(split.leading), crawl_time, source)

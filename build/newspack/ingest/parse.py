@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -49,7 +50,8 @@ QUARANTINE_REASONS = {
 _TERMINAL = re.compile(r"[.!?…”\"’)\]]$")
 _TRAILING_PAREN = re.compile(r"(?P<caption>.*?)\s*\((?P<credit>[^()]{1,80})\)[\s.]*")
 _TRAILING_AGENCY = re.compile(r"(?P<caption>.*[.!?])\s+(?P<credit>[A-Za-z]{2,10})")
-_CREDIT_WORDS = re.compile(r"[\s/:,]+")
+_CREDIT_WORDS = re.compile(r"[\s/:,–-]+")
+_SENTENCE_END = re.compile(r"[.!?…”\"’]$")
 
 
 def _dateline_pattern() -> re.Pattern[str]:
@@ -172,26 +174,68 @@ def is_heading(text: str) -> bool:
     )
 
 
-def _is_credit(credit: str, caption: str) -> bool:
-    words = [w for w in _CREDIT_WORDS.split(credit) if w]
-    if not words:
-        return False
-    if {w.casefold() for w in words} & credit_words().all_words:
-        return True
-    acronyms = all(w.isupper() and 2 <= len(w) <= 10 for w in words)
-    return acronyms and caption.endswith(".")
+def _credit_words(credit: str) -> list[str]:
+    return [w for w in _CREDIT_WORDS.split(credit) if w]
 
 
-def split_credit(text: str) -> tuple[str, str | None]:
-    """Split a photo caption into (caption, credit); credit is None when there is none, and
-    a line that would leave no caption ("(AFP)") is all caption."""
-    match = _TRAILING_PAREN.fullmatch(text)
-    if match and match["caption"].strip() and _is_credit(match["credit"].strip(), match["caption"]):
-        return match["caption"], match["credit"].strip()
+def _is_positional_note(words: list[str]) -> bool:
+    """ "(R)", "(second left)": where someone stands in the photo, not who took it."""
+    return all(w.casefold() in credit_words().positional_notes for w in words)
+
+
+def _names_a_credit_word(words: list[str]) -> bool:
+    return bool({w.casefold() for w in words} & credit_words().all_words)
+
+
+def _is_name(words: list[str]) -> bool:
+    """A source's name: a few words, each starting with a capital or a digit."""
+    return len(words) <= credit_words().max_credit_words and all(
+        w[0].isupper() or w[0].isdigit() for w in words
+    )
+
+
+def _trailing_agency(text: str) -> tuple[str, str | None]:
+    """ "... in 2017. AFP": an agency named after the caption's last sentence."""
     match = _TRAILING_AGENCY.fullmatch(text)
     if match and match["credit"].casefold() in credit_words().agencies:
         return match["caption"], match["credit"]
     return text, None
+
+
+def _split_off_credit(
+    text: str, accept: Callable[[str, list[str]], bool]
+) -> tuple[str, str | None]:
+    """(caption, credit) when the text ends in a bracketed phrase that `accept`s as a credit,
+    leaves a caption before it, and is no positional note; else a trailing agency, if any."""
+    match = _TRAILING_PAREN.fullmatch(text)
+    if match and match["caption"].strip():
+        words = _credit_words(match["credit"])
+        if words and not _is_positional_note(words) and accept(match["caption"], words):
+            return match["caption"], match["credit"].strip()
+    return _trailing_agency(text)
+
+
+def _any_source(_caption: str, words: list[str]) -> bool:
+    return _names_a_credit_word(words) or len(words) <= credit_words().max_credit_words
+
+
+def _evident_source(caption: str, words: list[str]) -> bool:
+    return _names_a_credit_word(words) or (bool(_SENTENCE_END.search(caption)) and _is_name(words))
+
+
+def caption_credit(text: str) -> tuple[str, str | None]:
+    """Split a line known to be a photo caption (a lead or gallery photo's) into (caption,
+    credit): the last bracketed phrase at its end is its credit, whatever source it names,
+    unless it is a positional note or prose (rules/credits.yaml); a line that would leave no
+    caption ("(AFP)") is all caption."""
+    return _split_off_credit(text, _any_source)
+
+
+def split_credit(text: str) -> tuple[str, str | None]:
+    """Split any line into (caption, credit), credit None when the line is no credited
+    caption. Unlike caption_credit, the line may be a paragraph, so the credit must name a
+    credit word, or be a name after a full sentence ("Aid reaches Marib. (KSrelief)")."""
+    return _split_off_credit(text, _evident_source)
 
 
 def parse_dateline(text: str) -> tuple[str, str, str | None] | None:
@@ -210,14 +254,14 @@ def _parse_header(block: Block, version: ParsedVersion) -> None:
     boilerplate = boilerplate_reasons()
     title_key = " ".join(version.title.split())
     for line, role in block.header:
-        if role in (HeaderRole.TITLE, HeaderRole.TITLE_REPEAT):
+        if role in (HeaderRole.TITLE, HeaderRole.TITLE_REPEAT, HeaderRole.TITLE_VARIANT):
             if line.number == version.title_line:
                 use = LineUse(line, PUBLISHED, "title", VERSION)
             else:
                 reason = "repeated_title" if line.key == title_key else "title_variant"
                 use = LineUse(line, DROPPED, reason)
         elif role is HeaderRole.CAPTION:
-            caption, credit = split_credit(line.text)
+            caption, credit = caption_credit(line.text)
             placement = "gallery" if block.layout == "gallery" else "lead"
             position = len(version.photos) + 1
             version.photos.append(Photo(position, placement, caption, credit, None, line.number))
@@ -309,8 +353,8 @@ def _unrecognised_lines(body: list[DumpLine]) -> set[int]:
 def _title_line(block: Block) -> DumpLine | None:
     """The headline: the title line nearest the bullets, at its first occurrence.
 
-    Galleries show title variants ("Special: ...") above their photos; the headline is the
-    one repeated above the bullets.
+    Galleries show title variants ("Special: ...") above their photo counters; they are the
+    headline only when the page shows no other title line.
     """
     titles = [
         line for line, role in block.header if role in (HeaderRole.TITLE, HeaderRole.TITLE_REPEAT)

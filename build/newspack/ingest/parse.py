@@ -25,7 +25,7 @@ from newspack.ingest.split import (
     split_dump,
     updated_text,
 )
-from newspack.rules import boilerplate_reasons, credit_words
+from newspack.rules import boilerplate_reasons, credit_words, derived
 
 PUBLISHED, DROPPED, QUARANTINED = "published", "dropped", "quarantined"
 VERSION, BULLETS, PARAGRAPHS, PHOTOS = "article_versions", "bullets", "paragraphs", "photos"
@@ -54,6 +54,7 @@ _CREDIT_WORDS = re.compile(r"[\s/:,–-]+")
 _SENTENCE_END = re.compile(r"[.!?…”\"’]$")
 
 
+@derived  # asked for every line a header might start at
 def _dateline_pattern() -> re.Pattern[str]:
     agencies = "|".join(sorted((a.upper() for a in credit_words().agencies), key=len, reverse=True))
     word = r"[A-Z][A-Za-z.'’]+"
@@ -196,6 +197,9 @@ def _is_name(words: list[str]) -> bool:
 
 def _trailing_agency(text: str) -> tuple[str, str | None]:
     """ "... in 2017. AFP": an agency named after the caption's last sentence."""
+    last_word = text.rsplit(None, 1)[-1] if text.strip() else ""
+    if last_word.casefold() not in credit_words().agencies:
+        return text, None  # the cheap test first: this runs on every line
     match = _TRAILING_AGENCY.fullmatch(text)
     if match and match["credit"].casefold() in credit_words().agencies:
         return match["caption"], match["credit"]
@@ -207,7 +211,8 @@ def _split_off_credit(
 ) -> tuple[str, str | None]:
     """(caption, credit) when the text ends in a bracketed phrase that `accept`s as a credit,
     leaves a caption before it, and is no positional note; else a trailing agency, if any."""
-    match = _TRAILING_PAREN.fullmatch(text)
+    ends_in_brackets = text.rstrip().rstrip(".").rstrip().endswith(")")
+    match = _TRAILING_PAREN.fullmatch(text) if ends_in_brackets else None
     if match and match["caption"].strip():
         words = _credit_words(match["credit"])
         if words and not _is_positional_note(words) and accept(match["caption"], words):

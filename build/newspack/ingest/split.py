@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from newspack.config import MAX_LINE_CHARS
 from newspack.ingest.read import Line
@@ -71,7 +72,7 @@ class DumpLine:
     encoding_status: str
     raw: str
 
-    @property
+    @cached_property  # compared with the titles for every line a header might start at
     def key(self) -> str:
         """Comparison form: repeated title lines may differ in spacing."""
         return " ".join(self.text.split())

@@ -168,6 +168,84 @@ def render(article: Article, layout: str, updated: str = "Updated 09 September 2
     return layouts[layout]
 
 
+# --- generated headers ------------------------------------------------------------------
+# The header lines format-notes.md lists, by name; page() lays out any sequence of them
+# between an article's title and its bullets (tests/ingest/test_header_combinations.py).
+# "gallery:N" is a gallery of N photos: a title variant, a counter and a caption each.
+UPDATED_LINE = "Updated 09 September 2025"
+BYLINE_LINE = "Arab News"
+UNKNOWN_CREDIT = "KSrelief"  # a photo source no agency list knows
+MARKER_PARTS = ("short_url", "updated", "follow")
+CAPTION_PARTS = ("caption", "caption_unknown_credit", "caption_uncredited", "caption_positional")
+
+
+def caption_text(article: Article) -> str:
+    """The article's caption without its credit ("(MOFA)")."""
+    return article.caption.rsplit(" (", 1)[0]
+
+
+def _positional_caption(article: Article) -> str:
+    return f"{caption_text(article).removesuffix('.')} (R)."
+
+
+def part_lines(article: Article, part: str) -> list[str]:
+    """The lines of one header part of the article."""
+    name, _, size = part.partition(":")
+    if name == "gallery":
+        n = int(size)
+        return [
+            line
+            for i in range(1, n + 1)
+            for line in (f"Special: {article.title}", f"{i} / {n}", f"Photo {i}: {article.caption}")
+        ]
+    return {
+        "blank": [""],
+        "title": [article.title],
+        "spaced_title": [f" {article.title}  "],  # repeats may differ in spaces
+        "caption": [article.caption],
+        "caption_unknown_credit": [f"{caption_text(article)} ({UNKNOWN_CREDIT})"],
+        "caption_uncredited": [caption_text(article)],
+        "caption_positional": [_positional_caption(article)],  # ends in "(R).": no credit
+        "short_url": ["Short Url"],
+        "updated": [UPDATED_LINE],
+        "byline": [BYLINE_LINE],
+        "follow": ["Follow"],
+    }[name]
+
+
+def expected_photos(article: Article, parts: list[str]) -> list[tuple[str, str | None]]:
+    """(caption, credit) of each photo the header parts show, in order."""
+    text = caption_text(article)
+    photos: list[tuple[str, str | None]] = []
+    for part in parts:
+        name, _, size = part.partition(":")
+        if name == "gallery":
+            photos += [(f"Photo {i}: {text}", "MOFA") for i in range(1, int(size) + 1)]
+        elif name == "caption_positional":
+            photos.append((_positional_caption(article), None))
+        elif name in CAPTION_PARTS:
+            credit = {"caption": "MOFA", "caption_unknown_credit": UNKNOWN_CREDIT}.get(name)
+            photos.append((text, credit))
+    return photos
+
+
+def page(
+    article: Article,
+    parts: list[str],
+    *,
+    link: str | None = None,
+    bullet: str | None = "  • ",
+    blanks: bool = True,
+) -> list[str]:
+    """A page: [short link], title, the header parts, [bullets], then the body (paragraphs
+    one blank line apart, or none with blanks=False as in the bare rendering)."""
+    header = [*([link] if link else []), article.title]
+    header += [line for part in parts for line in part_lines(article, part)]
+    bullets = _bullets(article, bullet) if bullet else []
+    body = ["", *_body(article, [""])] if blanks else _body(article, [])
+    return [*header, *bullets, *body]
+
+
 def dump_text(*blocks: list[str]) -> str:
     """Blocks joined as in a dump: two blank lines between articles, LF line ends."""
     lines: list[str] = []

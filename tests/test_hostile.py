@@ -260,7 +260,10 @@ def test_6_a_huge_line_is_quarantined_whole_and_the_rest_published(dumps, tmp_pa
 # --- 7. implausible dates -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("typo", ["Updated 09 September 0001", "Updated 09 September 2125"])
+@pytest.mark.parametrize(
+    "typo",
+    ["Updated 09 September 0001", "Updated 09 September 2125", "Updated 31 February 2020"],
+)
 def test_7_an_implausible_date_is_flagged_not_fatal_nor_the_crawl_time(tmp_path, typo):
     text = dump_text(render(MUNIR, "dump002", updated=typo), render(KAZAKH, "dump002"))
     write_dump(tmp_path, "003_dddddddddddddddd.txt", text)

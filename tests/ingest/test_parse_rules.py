@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newspack.ingest.parse import is_heading, parse_dateline, split_credit
+from newspack.ingest.parse import caption_credit, is_heading, parse_dateline, split_credit
 
 
 @pytest.mark.parametrize(
@@ -63,12 +63,37 @@ def test_no_dateline_in_ordinary_paragraphs(paragraph):
         ("A rally in Lahore. (Twitter/PTIofficial)", "Twitter/PTIofficial"),
         ("Rescue workers in Swat. (Photo courtesy: AFP)", "Photo courtesy: AFP"),
         ("The port of Gwadar seen in 2017. AFP", "AFP"),
+        # A source no agency list knows, named after a full sentence.
+        ("Aid workers unload food in Marib on May 2, 2024. (KSrelief)", "KSrelief"),
+        ("Officers patrol a market in Lahore. (Punjab Police)", "Punjab Police"),
+        ("Shehbaz Sharif (R) meets the minister in Riyadh. (PMO)", "PMO"),
     ],
 )
 def test_photo_credits(caption, expected_credit):
-    text, credit = split_credit(caption)
-    assert credit == expected_credit
-    assert credit not in text and text.endswith(".")
+    for split in (split_credit, caption_credit):  # in a body, and in a header
+        text, credit = split(caption)
+        assert credit == expected_credit
+        assert credit not in text and text.endswith(".")
+
+
+@pytest.mark.parametrize(
+    ("caption", "expected_credit"),
+    [
+        # A line known to be a caption: its last bracketed phrase is its credit, sentence
+        # before it or not, known source or not.
+        ("Officers patrol a market in Lahore (Punjab Police)", "Punjab Police"),
+        ("Protesters in Karachi (Social media)", "Social media"),
+        ("Relief goods in Marib (KSrelief)", "KSrelief"),
+        # ... unless it is a positional note, which places a person and ends no caption's
+        # credit, or prose.
+        ("Saudi Crown Prince meets Prime Minister Shehbaz Sharif (R).", None),
+        ("Ishaq Dar poses with the ministers (second from left).", None),
+        ("Leaders at the summit in Astana (L to R)", None),
+        ("Rescuers at the site (the building had collapsed on Monday night after rain)", None),
+    ],
+)
+def test_caption_credits_in_a_header(caption, expected_credit):
+    assert caption_credit(caption)[1] == expected_credit
 
 
 @pytest.mark.parametrize(
@@ -78,6 +103,9 @@ def test_photo_credits(caption, expected_credit):
         "Murat Nurtleu (center) speaks during a meeting",
         "Karachi Port Trust (KPT) and Port Qasim Authority (PQA) highlighted spare capacity.",
         "Shehbaz Sharif greets the minister (R)",
+        "Saudi Crown Prince meets Prime Minister Shehbaz Sharif (R).",
+        "Officers patrol a market in Lahore (Punjab Police)",  # a paragraph may end so
+        "The talks were held in Astana. (the statement said)",  # not a name
         "(AFP)",  # a credit alone leaves no caption: found by the format fuzz (empty caption)
         " (AFP/File)",
     ],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,7 +25,7 @@ from newspack.ingest.split import (
     split_dump,
     updated_text,
 )
-from newspack.rules import boilerplate_reasons, credit_words
+from newspack.rules import boilerplate_reasons, credit_words, derived
 
 PUBLISHED, DROPPED, QUARANTINED = "published", "dropped", "quarantined"
 VERSION, BULLETS, PARAGRAPHS, PHOTOS = "article_versions", "bullets", "paragraphs", "photos"
@@ -49,9 +50,11 @@ QUARANTINE_REASONS = {
 _TERMINAL = re.compile(r"[.!?…”\"’)\]]$")
 _TRAILING_PAREN = re.compile(r"(?P<caption>.*?)\s*\((?P<credit>[^()]{1,80})\)[\s.]*")
 _TRAILING_AGENCY = re.compile(r"(?P<caption>.*[.!?])\s+(?P<credit>[A-Za-z]{2,10})")
-_CREDIT_WORDS = re.compile(r"[\s/:,]+")
+_CREDIT_WORDS = re.compile(r"[\s/:,–-]+")
+_SENTENCE_END = re.compile(r"[.!?…”\"’]$")
 
 
+@derived  # asked for every line a header might start at
 def _dateline_pattern() -> re.Pattern[str]:
     agencies = "|".join(sorted((a.upper() for a in credit_words().agencies), key=len, reverse=True))
     word = r"[A-Z][A-Za-z.'’]+"
@@ -172,26 +175,72 @@ def is_heading(text: str) -> bool:
     )
 
 
-def _is_credit(credit: str, caption: str) -> bool:
-    words = [w for w in _CREDIT_WORDS.split(credit) if w]
-    if not words:
-        return False
-    if {w.casefold() for w in words} & credit_words().all_words:
-        return True
-    acronyms = all(w.isupper() and 2 <= len(w) <= 10 for w in words)
-    return acronyms and caption.endswith(".")
+def _credit_words(credit: str) -> list[str]:
+    return [w for w in _CREDIT_WORDS.split(credit) if w]
 
 
-def split_credit(text: str) -> tuple[str, str | None]:
-    """Split a photo caption into (caption, credit); credit is None when there is none, and
-    a line that would leave no caption ("(AFP)") is all caption."""
-    match = _TRAILING_PAREN.fullmatch(text)
-    if match and match["caption"].strip() and _is_credit(match["credit"].strip(), match["caption"]):
-        return match["caption"], match["credit"].strip()
+def _is_positional_note(words: list[str]) -> bool:
+    """ "(R)", "(second left)": where someone stands in the photo, not who took it."""
+    return all(w.casefold() in credit_words().positional_notes for w in words)
+
+
+def _names_a_credit_word(words: list[str]) -> bool:
+    return bool({w.casefold() for w in words} & credit_words().all_words)
+
+
+def _is_name(words: list[str]) -> bool:
+    """A source's name: a few words, each starting with a capital or a digit."""
+    return len(words) <= credit_words().max_credit_words and all(
+        w[0].isupper() or w[0].isdigit() for w in words
+    )
+
+
+def _trailing_agency(text: str) -> tuple[str, str | None]:
+    """ "... in 2017. AFP": an agency named after the caption's last sentence."""
+    last_word = text.rsplit(None, 1)[-1] if text.strip() else ""
+    if last_word.casefold() not in credit_words().agencies:
+        return text, None  # the cheap test first: this runs on every line
     match = _TRAILING_AGENCY.fullmatch(text)
     if match and match["credit"].casefold() in credit_words().agencies:
         return match["caption"], match["credit"]
     return text, None
+
+
+def _split_off_credit(
+    text: str, accept: Callable[[str, list[str]], bool]
+) -> tuple[str, str | None]:
+    """(caption, credit) when the text ends in a bracketed phrase that `accept`s as a credit,
+    leaves a caption before it, and is no positional note; else a trailing agency, if any."""
+    ends_in_brackets = text.rstrip().rstrip(".").rstrip().endswith(")")
+    match = _TRAILING_PAREN.fullmatch(text) if ends_in_brackets else None
+    if match and match["caption"].strip():
+        words = _credit_words(match["credit"])
+        if words and not _is_positional_note(words) and accept(match["caption"], words):
+            return match["caption"], match["credit"].strip()
+    return _trailing_agency(text)
+
+
+def _any_source(_caption: str, words: list[str]) -> bool:
+    return _names_a_credit_word(words) or len(words) <= credit_words().max_credit_words
+
+
+def _evident_source(caption: str, words: list[str]) -> bool:
+    return _names_a_credit_word(words) or (bool(_SENTENCE_END.search(caption)) and _is_name(words))
+
+
+def caption_credit(text: str) -> tuple[str, str | None]:
+    """Split a line known to be a photo caption (a lead or gallery photo's) into (caption,
+    credit): the last bracketed phrase at its end is its credit, whatever source it names,
+    unless it is a positional note or prose (rules/credits.yaml); a line that would leave no
+    caption ("(AFP)") is all caption."""
+    return _split_off_credit(text, _any_source)
+
+
+def split_credit(text: str) -> tuple[str, str | None]:
+    """Split any line into (caption, credit), credit None when the line is no credited
+    caption. Unlike caption_credit, the line may be a paragraph, so the credit must name a
+    credit word, or be a name after a full sentence ("Aid reaches Marib. (KSrelief)")."""
+    return _split_off_credit(text, _evident_source)
 
 
 def parse_dateline(text: str) -> tuple[str, str, str | None] | None:
@@ -210,14 +259,14 @@ def _parse_header(block: Block, version: ParsedVersion) -> None:
     boilerplate = boilerplate_reasons()
     title_key = " ".join(version.title.split())
     for line, role in block.header:
-        if role in (HeaderRole.TITLE, HeaderRole.TITLE_REPEAT):
+        if role in (HeaderRole.TITLE, HeaderRole.TITLE_REPEAT, HeaderRole.TITLE_VARIANT):
             if line.number == version.title_line:
                 use = LineUse(line, PUBLISHED, "title", VERSION)
             else:
                 reason = "repeated_title" if line.key == title_key else "title_variant"
                 use = LineUse(line, DROPPED, reason)
         elif role is HeaderRole.CAPTION:
-            caption, credit = split_credit(line.text)
+            caption, credit = caption_credit(line.text)
             placement = "gallery" if block.layout == "gallery" else "lead"
             position = len(version.photos) + 1
             version.photos.append(Photo(position, placement, caption, credit, None, line.number))
@@ -309,8 +358,8 @@ def _unrecognised_lines(body: list[DumpLine]) -> set[int]:
 def _title_line(block: Block) -> DumpLine | None:
     """The headline: the title line nearest the bullets, at its first occurrence.
 
-    Galleries show title variants ("Special: ...") above their photos; the headline is the
-    one repeated above the bullets.
+    Galleries show title variants ("Special: ...") above their photo counters; they are the
+    headline only when the page shows no other title line.
     """
     titles = [
         line for line, role in block.header if role in (HeaderRole.TITLE, HeaderRole.TITLE_REPEAT)
@@ -363,29 +412,17 @@ def _leading_uses(lines: list[DumpLine]) -> list[LineUse]:
 
 
 def _resolve_times(
-    versions: list[ParsedVersion], crawl_time: datetime | None, inferred: bool, bad: set
+    versions: list[ParsedVersion], crawl_time: datetime | None, inferred: bool
 ) -> None:
-    """Update times of the versions; `bad` holds the dump's implausible absolute dates.
-    A time that cannot be true (implausible, or after the given crawl) is kept raw only."""
+    """Update times of the versions, read against the dump's crawl time; a time that cannot
+    be true is kept raw only (timing.read_update says which)."""
     for version in versions:
-        raw = version.updated_raw
-        if raw is None:
+        if version.updated_raw is None:
             continue
-        if timing.is_relative(raw):
-            version.updated_kind = "relative"
-            moment = timing.relative_time(raw, crawl_time) if crawl_time else None
-            version.updated_at_inferred = moment is not None and inferred
-        else:
-            version.updated_kind = "absolute"
-            moment = timing.absolute_time(raw)
-        if moment is not None and (
-            moment in bad
-            or not timing.is_plausible(moment)
-            or (crawl_time is not None and moment > crawl_time)
-        ):
-            version.updated_kind, moment = "implausible", None
-            version.updated_at_inferred = False
-        version.updated_at = timing.iso(moment)
+        update = timing.read_update(version.updated_raw, crawl_time, inferred)
+        version.updated_kind = update.kind
+        version.updated_at = timing.iso(update.moment)
+        version.updated_at_inferred = update.inferred
 
 
 def parse_dump(dump: Dump, crawl_time: datetime | None = None) -> ParsedDump:
@@ -401,6 +438,5 @@ def parse_dump(dump: Dump, crawl_time: datetime | None = None) -> ParsedDump:
     if crawl_time is None:
         crawl_time = timing.infer_crawl_time(dates)
         source = "inferred" if crawl_time else "unknown"
-    bad = timing.implausible_dates(dates)
-    _resolve_times(versions, crawl_time, source == "inferred", bad)
+    _resolve_times(versions, crawl_time, source == "inferred")
     return ParsedDump(dump, versions, _leading_uses(split.leading), crawl_time, source)

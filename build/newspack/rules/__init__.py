@@ -57,21 +57,23 @@ class CreditWords:
     agencies: frozenset[str]
     credit_qualifiers: frozenset[str]
     platforms: frozenset[str]
+    positional_notes: frozenset[str]  # "(R)", "(second left)": never a credit
+    max_credit_words: int
 
     @property
     def all_words(self) -> frozenset[str]:
+        """Words that make a bracketed phrase a credit (positional words excluded)."""
         return self.agencies | self.credit_qualifiers | self.platforms
 
 
 @derived
 def credit_words() -> CreditWords:
-    """Casefolded words that mark a photo credit."""
+    """Casefolded words that mark a photo credit, and the words of positional notes."""
     data = _load("credits")
+    lists = ("agencies", "credit_qualifiers", "platforms", "positional_notes")
     return CreditWords(
-        *(
-            frozenset(w.casefold() for w in data[k])
-            for k in ("agencies", "credit_qualifiers", "platforms")
-        )
+        *(frozenset(w.casefold() for w in data[k]) for k in lists),
+        max_credit_words=data["max_credit_words"],
     )
 
 

@@ -18,6 +18,7 @@ on them, in memory.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -32,6 +33,9 @@ LOCKED = {
     "temp_directory": "",
     "lock_configuration": True,
 }
+
+
+WAIT_STEP = 0.05  # seconds between looks at the time limit while a statement runs
 
 
 class SQLError(RuntimeError):
@@ -49,35 +53,49 @@ def run(
     con: duckdb.DuckDBPyConnection, sql: str, seconds: float | None = None
 ) -> tuple[list[str], list[tuple]]:
     """(column names, rows) of `sql`; SQLError with DuckDB's first line of the reason, and
-    KeyboardInterrupt when Ctrl-C stopped it."""
-    expired = threading.Event()
+    KeyboardInterrupt when Ctrl-C stopped it.
 
-    def expire() -> None:
-        expired.set()
-        con.interrupt()
+    The statement runs in a worker thread while this one waits: a signal reaches Python
+    only between bytecodes of the main thread, which DuckDB would hold until the statement
+    ends (Ctrl-C did nothing), so the waiting thread takes Ctrl-C and the time limit and
+    interrupts DuckDB."""
+    outcome: dict[str, object] = {}
+    done = threading.Event()  # not Thread.is_alive(): an interrupted join() can misreport it
 
-    timer = threading.Timer(seconds, expire) if seconds else None
-    if timer is not None:
-        timer.daemon = True
-        timer.start()
-    try:
-        cursor = con.execute(sql)
-        columns = [d[0] for d in cursor.description or []]
-        return columns, cursor.fetchall()
-    except duckdb.InterruptException:
-        if expired.is_set():
-            raise SQLError(f"stopped after {seconds:.0f} s (the time limit)") from None
-        raise KeyboardInterrupt from None
-    except duckdb.Error as error:
-        raise SQLError(reason(error)) from None
-    except RuntimeError as error:
-        # DuckDB's own SIGINT handler ends a running statement with this RuntimeError.
-        if "interrupted" in str(error).lower():
-            raise KeyboardInterrupt from None
-        raise
-    finally:
-        if timer is not None:
-            timer.cancel()
+    def execute() -> None:
+        try:
+            cursor = con.execute(sql)
+            columns = [d[0] for d in cursor.description or []]
+            outcome["result"] = (columns, cursor.fetchall())
+        except BaseException as error:  # handed to the waiting thread
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=execute, name="newspack-sql", daemon=True)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    interrupted = expired = False
+    worker.start()
+    while not done.is_set():
+        try:
+            done.wait(WAIT_STEP)
+        except KeyboardInterrupt:
+            interrupted = True
+            con.interrupt()
+        if deadline is not None and not expired and time.monotonic() > deadline:
+            expired = True
+            con.interrupt()
+    worker.join()
+    if interrupted:
+        raise KeyboardInterrupt
+    error = outcome.get("error")
+    if error is None:
+        return outcome["result"]  # type: ignore[return-value]
+    if expired and isinstance(error, duckdb.InterruptException):
+        raise SQLError(f"stopped after {seconds:.0f} s (the time limit)")
+    if isinstance(error, duckdb.Error):
+        raise SQLError(reason(error))
+    raise error  # type: ignore[misc]
 
 
 def reason(error: duckdb.Error) -> str:

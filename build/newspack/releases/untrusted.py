@@ -239,7 +239,11 @@ def download(url: str, origin: Origin, sink: IO[bytes], limit: int, what: str) -
     try:
         with requests.Session() as session:
             for _ in range(config.RELEASE_MAX_REDIRECTS + 1):
-                _allowed(current, origin, what)
+                # A server, and whatever it redirects to, is remote: never a local file.
+                if _allowed(current, origin, what) == "file":
+                    raise FetchError(
+                        f"{shown(current)}: {what} refused (a redirect to a local file)"
+                    )
                 # identity: a compressed transfer would be inflated beyond what is counted
                 with session.get(
                     current,
@@ -357,10 +361,20 @@ def open_regular(path: Path, error: type[Refused] = PackageError) -> Iterator[IO
         yield stream
 
 
+def read_capped(stream: IO[bytes], limit: int) -> bytes:
+    """At most limit + 1 bytes of a stream, read in blocks: read(limit + 1) would allocate
+    the whole cap at once, whatever the file holds."""
+    blocks, size = [], 0
+    while size <= limit and (block := stream.read(min(2**20, limit + 1 - size))):
+        blocks.append(block)
+        size += len(block)
+    return b"".join(blocks)
+
+
 def read_file(path: Path, limit: int, error: type[Refused] = PackageError) -> bytes:
     """A regular file's bytes, refused when longer than `limit`."""
     with open_regular(path, error) as stream:
-        data = stream.read(limit + 1)
+        data = read_capped(stream, limit)
     if len(data) > limit:
         raise error(f"{path}: larger than {limit} bytes; not read")
     return data
@@ -380,7 +394,7 @@ class Source:
 
     def read(self, name: str, limit: int = config.MAX_METADATA_BYTES) -> bytes:
         with self.open(name) as stream:
-            data = stream.read(limit + 1)
+            data = read_capped(stream, limit)
         if len(data) > limit:
             raise PackageError(f"{self.where}: {name} is larger than {limit} bytes; not read")
         return data

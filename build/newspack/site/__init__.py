@@ -40,8 +40,8 @@ def build_site(package_dir: Path, out: Path) -> list[Path]:
         raise SiteError(f"{out}: --out holds the package itself; give the site its own folder")
     check_site_target(out)  # refuse before the (slower) reading and drawing
     package = read_package(package_dir)
+    results = run_examples(package)  # first: a refused example stops the build soonest
     charts = render_charts(package)
-    results = run_examples(package)
     files: dict[str, str | bytes] = {
         "index.html": pages.overview(package, charts),
         "examples.html": pages.examples(package, results),

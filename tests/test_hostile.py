@@ -598,14 +598,15 @@ def test_fetch_never_replaces_a_file_of_the_user(tmp_path):
     release.write_bytes(b"release")
     sha = hashlib.sha256(b"release").hexdigest()
     index = tmp_path / "i.json"
-    index.write_text(json.dumps({"releases": [{"version": 1, "url": str(release), "sha256": sha}]}))
+    entry = {"version": "1.0.0", "url": str(release), "sha256": sha}
+    index.write_text(json.dumps({"releases": [entry]}))
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "rel.zip").write_text("my own file")
-    result = _cli("fetch", "1", "--index", str(index), "--cache", str(cache))
+    result = _cli("fetch", "1.0.0", "--index", str(index), "--cache", str(cache))
     assert result.exit_code == 1 and "will not replace" in result.output
     assert (cache / "rel.zip").read_text() == "my own file"
-    result = _cli("fetch", "1", "--index", str(index), "--cache", str(release))
+    result = _cli("fetch", "1.0.0", "--index", str(index), "--cache", str(release))
     assert result.exit_code == 1 and "must name a folder" in result.output
 
 

@@ -2,12 +2,16 @@
 (the user's entry to the pipeline).
 
 Every expected failure (bad paths, bad input, a locked or foreign output folder, a broken
-download) ends with one message naming the file and exit status 1, never a traceback.
-Messages are printed as plain text: a path with brackets in it is shown as it is.
+download, a hostile release) ends with one message naming the file and exit status 1, never
+a traceback; Ctrl-C ends with a message and status 130. Messages and data are printed as
+plain text: a path or a value with brackets in it is shown as it is, control characters
+escaped.
 """
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -59,6 +63,19 @@ def fail(text: str, status: int = 1) -> typer.Exit:
     return typer.Exit(status)
 
 
+def interruptible(command: Callable) -> Callable:
+    """A command that Ctrl-C ends with one line (Typer would end it silently)."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise fail(f"newspack {command.__name__}: interrupted (Ctrl-C)", 130) from None
+
+    return run
+
+
 def _crawl_times(values: list[str]) -> dict[str, datetime]:
     times = {}
     for value in values:
@@ -104,6 +121,7 @@ def _folder(path: Path | None, default: str = "") -> Path:
 
 
 @app.command()
+@interruptible
 def build(
     dumps: Annotated[
         Path | None,
@@ -238,6 +256,7 @@ def _dump_progress(total: int) -> Iterator[Callable[[str], None]]:
 
 
 @app.command()
+@interruptible
 def validate(
     package: Annotated[
         Path | None, typer.Argument(help="Folder holding datapackage.json.", show_default=HERE)
@@ -275,22 +294,27 @@ def validate(
 
 
 @app.command()
+@interruptible
 def diff(
     old: Annotated[Path, typer.Argument(help="Package folder or release zip.")],
     new: Annotated[Path, typer.Argument(help="Package folder or release zip.")],
 ) -> None:
     """Print what changed in the data between two packages (folders or release zips)."""
-    from newspack.releases.diff import PackageError, diff_packages, load_package, render_markdown
+    from newspack.releases.diff import diff_packages, load_package, render_markdown
+    from newspack.releases.untrusted import Refused
 
     try:
         changes = diff_packages(load_package(old), load_package(new))
-    except PackageError as error:
-        raise fail(str(error)) from error
+    except Refused as error:
+        raise fail(str(error)) from None
     heading = f"## {changes.old_version} -> {changes.new_version}"
-    typer.echo(render_markdown(changes, heading))
+    # Text from the packages is escaped by render_markdown; printable() once more for the
+    # headings, so that nothing reaches the terminal raw.
+    typer.echo("\n".join(printable(line) for line in render_markdown(changes, heading).split("\n")))
 
 
 @app.command()
+@interruptible
 def release(
     dumps: Annotated[
         Path | None, typer.Option(help="Folder of dumps.", show_default=f"dumps/ in {HERE}")
@@ -313,6 +337,7 @@ def release(
     """Build, diff against the previous release, bump the version, write the release zip."""
     from newspack.releases.release import BUMPS, ReleaseError
     from newspack.releases.release import release as make_release
+    from newspack.releases.untrusted import Refused
 
     if bump is not None and bump not in BUMPS:
         raise typer.BadParameter(f"--bump must be one of {', '.join(BUMPS)}")
@@ -320,11 +345,18 @@ def release(
         made = make_release(_folder(dumps, DUMPS_DIRNAME), _folder(out), bump, base_url)
     except (ReleaseError, ValidationFailed, BuildLocked, NotOwned, FileNotFoundError) as error:
         raise fail(str(error)) from error
+    except Refused as error:  # the releases index, or the previous release
+        raise fail(f"cannot release: {error}") from None
+    except OSError as error:
+        raise fail(f"{error.filename or out}: {error.strerror or error}") from None
+    for note in made.notes:
+        say(note, "yellow", "warning")
     say(f"released {made.version} ({made.diff.bump}): {made.zip_path}")
     say(f"sha256 {made.sha256}; CHANGELOG.md and releases.json updated")
 
 
 @app.command()
+@interruptible
 def fetch(
     version: Annotated[str, typer.Argument(help="Release version, e.g. 0.1.0.")],
     index: Annotated[
@@ -340,10 +372,11 @@ def fetch(
     try:
         typer.echo(fetch_release(version, index or workspace() / RELEASES_INDEX_NAME, cache))
     except FetchError as error:
-        raise fail(str(error)) from error
+        raise fail(str(error)) from None
 
 
 @app.command()
+@interruptible
 def query(
     sql: Annotated[str, typer.Argument(help="SQL to run (read-only): tables and views.")],
     package: Annotated[Path | None, typer.Option(help="Package folder.", show_default=HERE)] = None,
@@ -370,6 +403,7 @@ def query(
         duckdb_of_release,
         run_query,
     )
+    from newspack.releases.untrusted import Refused
 
     if output not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
@@ -380,20 +414,29 @@ def query(
         else:
             database = _folder(package) / DIST_DIRNAME / DUCKDB_NAME
         columns, rows = run_query(database, sql)
-    except (FetchError, QueryError) as error:
-        raise fail(str(error)) from error
+    except (FetchError, QueryError, Refused) as error:
+        raise fail(str(error)) from None
     if output == "csv":
-        typer.echo(as_csv(columns, rows), nl=False)
+        typer.echo(as_csv(columns, rows, terminal=sys.stdout.isatty()), nl=False)
     elif output == "json":
         typer.echo(as_json(columns, rows))
     else:
-        result = Table(*columns)
-        for row in rows:
-            result.add_row(*("" if v is None else str(v) for v in row))
-        Console().print(result)
+        Console().print(_result_table(columns, rows))
+
+
+def _result_table(columns: list[str], rows: list) -> Table:
+    """A query's result as a rich table of literal text: no markup read from a value, no
+    control character sent to the terminal."""
+    result = Table()
+    for column in columns:
+        result.add_column(Text(printable(str(column))))
+    for row in rows:
+        result.add_row(*(Text("" if v is None else printable(str(v))) for v in row))
+    return result
 
 
 @app.command()
+@interruptible
 def site(
     package: Annotated[
         Path | None, typer.Option(help="Package folder (datapackage.json).", show_default=HERE)
@@ -407,6 +450,7 @@ def site(
     ] = None,
 ) -> None:
     """Build the static dataset site (overview, data dictionary, examples, downloads)."""
+    from newspack.releases.untrusted import Refused
     from newspack.site import NotOwned as SiteNotOwned
     from newspack.site import SiteError, build_site
 
@@ -414,8 +458,8 @@ def site(
     out = out if out is not None else package / "site"
     try:
         written = build_site(package, out)
-    except (SiteError, SiteNotOwned) as error:
-        raise fail(str(error)) from error
+    except (SiteError, SiteNotOwned, Refused) as error:
+        raise fail(str(error)) from None
     except OSError as error:
         raise fail(f"{error.filename or out}: {error.strerror or error}") from error
     pages = sum(1 for path in written if path.suffix == ".html")

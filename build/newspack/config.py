@@ -50,3 +50,28 @@ def workspace(start: Path | None = None) -> Path:
         if (folder / "pyproject.toml").is_file() and (folder / "build" / "newspack").is_dir():
             return folder
     return start
+
+
+# Releases are untrusted input: an index, a release zip or a package folder may come from a
+# mirror, a fork or a compromised host (releases/untrusted.py). What opening one may cost:
+RELEASE_CONNECT_TIMEOUT = 10.0  # seconds to connect to a server
+RELEASE_READ_TIMEOUT = 30.0  # seconds a server may stay silent mid-transfer
+RELEASE_DOWNLOAD_SECONDS = 3600.0  # a whole download, however steadily the bytes trickle
+RELEASE_MAX_REDIRECTS = 5
+MAX_INDEX_BYTES = 4 * 2**20  # releases.json: a few hundred bytes per release
+MAX_RELEASE_BYTES = 4 * 2**30  # a release zip whose size the index does not declare
+MAX_MEMBER_BYTES = 4 * 2**30  # one unpacked member of a release (a table, the DuckDB file)
+MAX_UNPACKED_BYTES = 16 * 2**30  # every member of a release together
+# Unpacked over packed size. Real members stay under 50 (the DuckDB file, mostly empty
+# blocks; CSVs under 10); zip bombs run to thousands. Small members are not held to it.
+MAX_COMPRESSION_RATIO = 200
+RATIO_FREE_BYTES = 2**20
+MAX_ZIP_MEMBERS = 1000  # a package has a few dozen
+MAX_METADATA_BYTES = 64 * 2**20  # datapackage.json, CHANGELOG.md, README.md, SHA256SUMS
+# The diff keeps 16 bytes per row of each table side (hashes of key and row), never the
+# rows: this caps that at about 320 MB a side.
+MAX_DIFF_ROWS = 20_000_000
+# The csv module holds a whole record at once: no physical line of a CSV may be longer.
+MAX_CSV_LINE_CHARS = 64 * 2**20
+# The site runs the README's example queries; one that takes longer is stopped.
+SITE_QUERY_SECONDS = 60.0

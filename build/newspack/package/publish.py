@@ -137,14 +137,24 @@ class BuildLocked(RuntimeError):
     """Another build holds the lock on the output folder."""
 
 
+# Output folders whose lock this process holds: a release holds it from start to end and
+# builds inside it (flock would refuse a second hold from the same process).
+_HELD: set[Path] = set()
+
+
 @contextmanager
 def build_lock(out_dir: Path) -> Iterator[None]:
     """Hold the output folder's lock for a whole build; refuse at once if another holds it.
+    Within a hold of this process (a release), a nested hold is the same lock.
 
     The lock file is opened without following a link (a link planted there would make the
     build write to its target) and only written to once the lock is held.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    held = out_dir.resolve()
+    if held in _HELD:
+        yield
+        return
     path = out_dir / LOCK_NAME
     flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
@@ -170,9 +180,11 @@ def build_lock(out_dir: Path) -> Iterator[None]:
         stream.truncate()
         stream.write(str(os.getpid()))
         stream.flush()
+        _HELD.add(held)
         try:
             yield
         finally:
+            _HELD.discard(held)
             fcntl.flock(stream, fcntl.LOCK_UN)
 
 
@@ -204,14 +216,21 @@ def after_step(step: str) -> None:
     """Called after each publishing step; a seam for tests that kill a build there."""
 
 
-def _write_json(path: Path, content: dict) -> None:
-    """Write atomically: a fresh temporary file (never a link's target), then a rename."""
+def write_atomic(path: Path, content: dict | bytes) -> None:
+    """Write atomically (JSON for a dict): a fresh temporary file (never a link's target),
+    flushed to disk, then a rename."""
+    if isinstance(content, dict):
+        content = (json.dumps(content, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(json.dumps(content, indent=2, ensure_ascii=False) + "\n")
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
 
 
 def _data_matches(descriptor_path: Path, data_dir: Path) -> bool:
@@ -231,9 +250,10 @@ def _data_matches(descriptor_path: Path, data_dir: Path) -> bool:
 MAX_JOURNAL_BYTES = 64 * 1024  # a journal is a few hundred bytes
 
 
-def _read_journal(path: Path) -> dict:
-    """The journal's content, read as untrusted: never through a link, never a pipe or a
-    device, never more than MAX_JOURNAL_BYTES (ValueError otherwise)."""
+def read_journal(path: Path, keys: set[str], prefix: str = STAGING_PREFIX) -> dict:
+    """A journal's content, read as untrusted: never through a link, never a pipe or a
+    device, never more than MAX_JOURNAL_BYTES, holding `keys` and naming a staging folder
+    (ValueError otherwise)."""
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     handle = os.open(path, flags)
     with os.fdopen(handle, "rb") as stream:
@@ -242,13 +262,14 @@ def _read_journal(path: Path) -> dict:
         content = stream.read(MAX_JOURNAL_BYTES + 1)
     if len(content) > MAX_JOURNAL_BYTES:
         raise ValueError("too large to be a journal")
-    journal = json.loads(content)
-    if not isinstance(journal, dict) or not {"staging", "descriptor_sha256", "duckdb"} <= (
-        journal.keys()
-    ):
-        raise ValueError("not a publication journal")
+    try:
+        journal = json.loads(content)
+    except RecursionError:
+        raise ValueError("nested too deeply to be a journal") from None
+    if not isinstance(journal, dict) or not {"staging", *keys} <= journal.keys():
+        raise ValueError("not a journal")
     name = str(journal["staging"])
-    if "/" in name or not name.startswith(STAGING_PREFIX):
+    if "/" in name or not name.startswith(prefix):
         raise ValueError(f"names no staging folder: {name!r}")
     return journal
 
@@ -267,13 +288,13 @@ def recover(out_dir: Path) -> str | None:
     if journal_path.is_dir() and not journal_path.is_symlink():
         raise NotOwned(f"{journal_path}: a folder where the publication journal goes; remove it")
     try:
-        journal = _read_journal(journal_path)
+        journal = read_journal(journal_path, {"descriptor_sha256", "duckdb"})
     except (OSError, ValueError) as error:
-        _remove_journal(journal_path)
+        remove_journal(journal_path)
         return f"removed an unreadable publication journal ({type(error).__name__}: {error})"
     staging = out_dir / journal["staging"]
     if not owned(staging, STAGING_KIND):
-        _remove_journal(journal_path)
+        remove_journal(journal_path)
         return f"removed a publication journal naming no staging folder of newspack's: {staging}"
     try:
         outcome = _carry_out(out_dir, journal, staging)
@@ -282,12 +303,12 @@ def recover(out_dir: Path) -> str | None:
         parked, data = staging / "previous-data", out_dir / DATA_DIRNAME
         if parked.is_dir() and not os.path.lexists(data):
             parked.rename(data)  # never delete the only copy of the previous data/
-    _remove_journal(journal_path)
+    remove_journal(journal_path)
     remove_owned(staging, STAGING_KIND)
     return outcome
 
 
-def _remove_journal(path: Path) -> None:
+def remove_journal(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
 
@@ -373,7 +394,7 @@ def publish(tables: Tables, out_dir: Path, duckdb_path: Path | None = None) -> d
     recorded = (
         duckdb_path.relative_to(out_dir) if duckdb_path.is_relative_to(out_dir) else duckdb_path
     )
-    _write_json(
+    write_atomic(
         out_dir / JOURNAL_NAME,
         {
             "staging": staging.name,

@@ -8,6 +8,8 @@ DuckDB DDL and comments, column order of every output) is derived here.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -45,12 +47,29 @@ def field_registry() -> dict[str, dict[str, Any]]:
     return _load_yaml(SCHEMAS_DIR / "fields.yaml")
 
 
+# The version a release is building, when it may not write it into schemas/package.yaml
+# (an installed newspack never writes into its own installation).
+_release_version: str | None = None
+
+
+@contextmanager
+def release_version(version: str) -> Iterator[None]:
+    """Build as `version` without writing it into schemas/package.yaml."""
+    global _release_version
+    previous, _release_version = _release_version, version
+    try:
+        yield
+    finally:
+        _release_version = previous
+
+
 def package_metadata() -> dict[str, Any]:
     """Package-level metadata from schemas/package.yaml, read again whenever the file
-    changes (`newspack release` writes the version into it)."""
+    changes (`newspack release` writes the version into it in a checkout)."""
     path = SCHEMAS_DIR / "package.yaml"
     stat = path.stat()
-    return _package_metadata(path, stat.st_mtime_ns, stat.st_size)
+    metadata = _package_metadata(path, stat.st_mtime_ns, stat.st_size)
+    return metadata if _release_version is None else {**metadata, "version": _release_version}
 
 
 @cache

@@ -7,89 +7,108 @@ down as the data changelog.
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import io
-import json
-import zipfile
-from collections.abc import Callable
+from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import numpy as np
 
+from newspack import config
 from newspack.config import DESCRIPTOR_NAME
+from newspack.releases.untrusted import (
+    PackageError,
+    Refused,
+    Source,
+    open_package,
+    resources_of,
+    shown,
+)
+
+__all__ = ["EMPTY", "Package", "PackageDiff", "PackageError", "diff_packages", "load_package"]
 
 # Descriptor properties that change with every release or build, not with the data.
 _VOLATILE = {"version", "created", "resources"}
+# Cells of a CSV can be long (article paragraphs): the member's size cap bounds them.
+csv.field_size_limit(2**31 - 1)
 
 
 @dataclass
 class Package:
+    """A package's descriptor and where its tables are read from, one row at a time."""
+
     descriptor: dict[str, Any]
-    tables: dict[str, pd.DataFrame]
+    source: Source | None
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> resource
 
     @property
     def version(self) -> str | None:
-        return self.descriptor.get("version")
+        version = self.descriptor.get("version")
+        return None if version is None else shown(version)
 
     def schema(self, table: str) -> dict[str, Any]:
-        resource = next(r for r in self.descriptor["resources"] if r["name"] == table)
-        return resource["schema"]
+        return self.tables[table]["schema"]
+
+    @contextmanager
+    def rows(self, table: str) -> Iterator[tuple[list[str], Iterator[list[str]]]]:
+        """(header, rows) of a table, streamed from its CSV; every row as long as the header."""
+        if self.source is None or table not in self.tables:
+            yield [], iter(())
+            return
+        name = self.tables[table]["path"]
+        where = f"{self.source.where}: {name}"
+        with self.source.open(name) as stream:
+            text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+            reader = csv.reader(_lines(text, where))
+            header = next(reader, [])
+            yield header, _checked(reader, len(header), where)
 
 
-EMPTY = Package({"resources": []}, {})
+def _lines(text: io.TextIOWrapper, where: str) -> Iterator[str]:
+    """Physical lines, none longer than MAX_CSV_LINE_CHARS (the csv module holds a whole
+    record's fields at once)."""
+    limit = config.MAX_CSV_LINE_CHARS
+    while line := text.readline(limit + 1):
+        if len(line) > limit:
+            raise PackageError(f"{where}: a line longer than {limit} characters; not read")
+        yield line
 
 
-def _read_csv(data: bytes) -> pd.DataFrame:
-    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+def _checked(reader, width: int, where: str) -> Iterator[list[str]]:
+    for number, row in enumerate(reader, 2):
+        if len(row) != width:
+            raise PackageError(
+                f"{where}: row {number} has {len(row)} fields, the header {width}; not a table"
+            )
+        yield row
 
 
-class PackageError(ValueError):
-    """A path that is not a readable data package (folder or release zip)."""
+EMPTY = Package({"resources": []}, None)
 
 
 def load_package(path: Path) -> Package:
-    """Read a package from a folder holding datapackage.json, or from a release zip; raise
-    PackageError, naming the path, for anything else."""
+    """A package from a folder holding datapackage.json, or from a release zip, read as
+    untrusted (untrusted.py); PackageError naming the path for anything else. Tables are
+    not read here: the diff streams them."""
+    source = open_package(path)
     try:
-        if path.is_file() and zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                return _package(path, archive.read)
-        if path.is_file() and path.name != DESCRIPTOR_NAME:
-            raise PackageError(f"{path}: neither a release zip nor a package folder")
-        folder = path.parent if path.name == DESCRIPTOR_NAME else path
-        if not (folder / DESCRIPTOR_NAME).is_file():
-            raise PackageError(f"{path}: no {DESCRIPTOR_NAME} here, and not a release zip")
-        return _package(path, lambda name: (folder / name).read_bytes())
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
-        if isinstance(error, PackageError):
-            raise
-        raise PackageError(
-            f"{path}: not a readable package ({type(error).__name__}: {error})"
-        ) from error
-
-
-def _package(path: Path, read: Callable[[str], bytes]) -> Package:
-    descriptor = json.loads(read(DESCRIPTOR_NAME))
-    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
-        raise PackageError(f"{path}: {DESCRIPTOR_NAME} is not a data package descriptor")
-    tables = {}
-    for resource in descriptor["resources"]:
-        location = resource["path"]
-        if (
-            not isinstance(location, str)
-            or Path(location).is_absolute()
-            or ".." in Path(location).parts
-        ):
-            raise PackageError(f"{path}: resource path {location!r} leaves the package")
-        schema = resource.get("schema")
-        if not isinstance(schema, dict) or not {"primaryKey", "fields"} <= schema.keys():
-            raise PackageError(f"{path}: resource {resource.get('name')!r} has no schema and key")
-        frame = _read_csv(read(location))
-        if missing := set(schema["primaryKey"]) - set(frame.columns):
-            raise PackageError(f"{path}: {location} lacks its key columns {sorted(missing)}")
-        tables[resource["name"]] = frame
-    return Package(descriptor, tables)
+        descriptor = source.json(DESCRIPTOR_NAME)
+        where = f"{source.where}: {DESCRIPTOR_NAME}"
+        resources = resources_of(descriptor, where)
+        for resource in resources:
+            if not source.has(resource["path"]):
+                raise PackageError(f"{source.where}: no {resource['path']} in this package")
+    except Refused:
+        close = getattr(source, "close", None)
+        if close:
+            close()
+        raise
+    return Package(descriptor, source, {r["name"]: r for r in resources})
 
 
 @dataclass
@@ -154,19 +173,54 @@ def _schema_changes(old: Package, new: Package) -> list[str]:
     return changes
 
 
-def _keyed(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
-    return frame.set_index(key, drop=False).sort_index()
+def _hash(values: list[str] | tuple[str, ...]) -> int:
+    return int.from_bytes(
+        hashlib.blake2b(
+            repr(tuple(values)).encode("utf-8", "surrogatepass"), digest_size=8
+        ).digest()
+    )
 
 
-def _table_diff(old: pd.DataFrame, new: pd.DataFrame, key: list[str]) -> TableDiff:
-    before, after = _keyed(old, key), _keyed(new, key)
-    common_keys = before.index.intersection(after.index)
-    common_columns = [c for c in after.columns if c in before.columns]
-    changed = before.loc[common_keys, common_columns] != after.loc[common_keys, common_columns]
+def _hashed(rows, header: list[str], key: list[str], common: list[str], where: str):
+    """(key hashes, row hashes) of a table's rows, as compact arrays: the diff's memory is
+    16 bytes a row, whatever the cells hold."""
+    key_at = [header.index(c) for c in key]
+    common_at = [header.index(c) for c in common]
+    keys, values = array("Q"), array("Q")
+    for row in rows:
+        keys.append(_hash([row[i] for i in key_at]))
+        values.append(_hash([row[i] for i in common_at]))
+        if len(keys) > config.MAX_DIFF_ROWS:
+            raise PackageError(f"{where}: more than {config.MAX_DIFF_ROWS} rows; not compared")
+    return np.frombuffer(keys, dtype=np.uint64), np.frombuffer(values, dtype=np.uint64)
+
+
+def _count(package: Package, table: str) -> int:
+    with package.rows(table) as (_, rows):
+        return sum(1 for _ in rows)
+
+
+def _table_diff(old: Package, new: Package, table: str) -> TableDiff:
+    key = new.schema(table)["primaryKey"]
+    with old.rows(table) as (old_header, old_rows), new.rows(table) as (new_header, new_rows):
+        if not set(key) <= set(new_header):
+            raise PackageError(f"{new.source and new.source.where}: {table} lacks its key columns")
+        if not old_header or not set(key) <= set(old_header):
+            removed = sum(1 for _ in old_rows)
+            return TableDiff(added=sum(1 for _ in new_rows), removed=removed)
+        common = [c for c in new_header if c in old_header]
+        old_keys, old_values = _hashed(old_rows, old_header, key, common, f"{table} (old)")
+        new_keys, new_values = _hashed(new_rows, new_header, key, common, f"{table} (new)")
+    order = np.argsort(old_keys, kind="stable")
+    old_keys, old_values = old_keys[order], old_values[order]
+    at = np.minimum(np.searchsorted(old_keys, new_keys), max(len(old_keys) - 1, 0))
+    matched = (old_keys[at] == new_keys) if len(old_keys) else np.zeros(len(new_keys), bool)
+    changed = int((old_values[at[matched]] != new_values[matched]).sum())
+    kept = len(np.unique(new_keys[matched]))
     return TableDiff(
-        added=len(after.index.difference(before.index)),
-        removed=len(before.index.difference(after.index)),
-        changed=int(changed.any(axis=1).sum()) if len(common_keys) else 0,
+        added=int((~matched).sum()),
+        removed=len(np.unique(old_keys)) - kept,
+        changed=changed,
     )
 
 
@@ -177,35 +231,53 @@ def _metadata_changes(old: Package, new: Package) -> list[str]:
     return [f"{k} changed" for k in sorted(keys) if old.descriptor.get(k) != new.descriptor.get(k)]
 
 
-def _articles(package: Package) -> pd.DataFrame:
-    return package.tables.get("articles", pd.DataFrame(columns=["article_id", "title"]))
+def _column_values(package: Package, table: str, columns: list[str]) -> Iterator[tuple]:
+    """Some columns of a table's rows, streamed; nothing when the table lacks one."""
+    with package.rows(table) as (header, rows):
+        if not set(columns) <= set(header):
+            return
+        at = [header.index(c) for c in columns]
+        for row in rows:
+            yield tuple(row[i] for i in at)
 
 
 def diff_packages(old: Package, new: Package) -> PackageDiff:
+    """What changed from `old` to `new`: schema, metadata, rows per table (matched by
+    primary key, compared on the columns both have), new articles and new versions."""
     result = PackageDiff(old.version if old.tables else None, new.version)
     result.schema_changes = _schema_changes(old, new) if old.tables else []
     result.metadata_changes = _metadata_changes(old, new)
-    for table, frame in new.tables.items():
-        key = new.schema(table)["primaryKey"]
-        previous = old.tables.get(table, pd.DataFrame(columns=frame.columns))
-        if set(key) <= set(previous.columns):
-            result.tables[table] = _table_diff(previous, frame, key)
-        else:
-            result.tables[table] = TableDiff(added=len(frame), removed=len(previous))
-    old_ids = set(_articles(old)["article_id"])
+    for table in new.tables:
+        result.tables[table] = _table_diff(old, new, table)
+    old_ids = {i for (i,) in _column_values(old, "articles", ["article_id"])}
     result.new_articles = [
-        (r.article_id, r.title) for r in _articles(new).itertuples() if r.article_id not in old_ids
+        (i, t)
+        for i, t in _column_values(new, "articles", ["article_id", "title"])
+        if i not in old_ids
     ]
-    if "article_versions" in new.tables:
-        versions = new.tables["article_versions"]
-        previous = old.tables.get("article_versions", pd.DataFrame(columns=versions.columns))
-        seen = set(zip(previous["article_id"], previous["version"], strict=True))
-        result.new_versions = [
-            (r.article_id, r.version, r.dump_id, r.title)
-            for r in versions.itertuples()
-            if r.article_id in old_ids and (r.article_id, r.version) not in seen
-        ]
+    columns = ["article_id", "version", "dump_id", "title"]
+    seen = set(_column_values(old, "article_versions", columns[:2]))
+    result.new_versions = [
+        row
+        for row in _column_values(new, "article_versions", columns)
+        if row[0] in old_ids and row[:2] not in seen
+    ]
     return result
+
+
+# What would make text a link, an image, HTML, code or a table cell in the changelog.
+_MARKDOWN_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`[]<>|"})
+
+
+def _text(value: object) -> str:
+    """Text from the data as one line of literal markdown: control characters escaped (a
+    terminal shows it), markdown punctuation escaped (the site renders the changelog)."""
+    return shown(value).translate(_MARKDOWN_SPECIAL)
+
+
+def _code(value: object) -> str:
+    """An ID as a markdown code span (where backslashes are literal): no backticks."""
+    return "`" + shown(value).replace("`", "'") + "`"
 
 
 def render_markdown(diff: PackageDiff, heading: str) -> str:
@@ -221,15 +293,18 @@ def render_markdown(diff: PackageDiff, heading: str) -> str:
     lines += [f"| {t} | {d.added} | {d.removed} | {d.changed} |" for t, d in diff.tables.items()]
     lines.append("")
     if diff.schema_changes:
-        lines += ["Schema changes:", *[f"- {c}" for c in diff.schema_changes], ""]
+        lines += ["Schema changes:", *[f"- {_text(c)}" for c in diff.schema_changes], ""]
     if diff.metadata_changes:
-        lines += ["Metadata changes:", *[f"- {c}" for c in diff.metadata_changes], ""]
+        lines += ["Metadata changes:", *[f"- {_text(c)}" for c in diff.metadata_changes], ""]
     if diff.new_articles:
-        lines += ["New articles:", *[f"- `{a}` {t}" for a, t in diff.new_articles], ""]
+        lines += ["New articles:", *[f"- {_code(a)} {_text(t)}" for a, t in diff.new_articles], ""]
     if diff.new_versions:
         lines += [
             "New versions of existing articles:",
-            *[f"- `{a}` version {v} (dump {d}): {t}" for a, v, d, t in diff.new_versions],
+            *[
+                f"- {_code(a)} version {_text(v)} (dump {_text(d)}): {_text(t)}"
+                for a, v, d, t in diff.new_versions
+            ],
             "",
         ]
     return "\n".join(lines)

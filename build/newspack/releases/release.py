@@ -5,6 +5,13 @@ version by the rule (schema change: major; new, removed or changed rows: minor; 
 else: patch), rebuilds with that version, writes dist/<name>-<version>.zip (descriptor, CSVs,
 Parquet copies, DuckDB file, SHA256SUMS), appends the data changelog to CHANGELOG.md and the
 release to releases.json.
+
+It holds the output folder's lock (publish.build_lock) from start to end, so two releases
+never interleave. The zip, CHANGELOG.md and releases.json are written into a staging folder
+and put in place under a journal (the build's pattern): a crash leaves the previous
+release's files, or the next `newspack release` finishes putting the new ones in place;
+never half. An installed newspack never writes into its own installation: the version is
+written into schemas/package.yaml only in a checkout.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import os
 import re
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +34,20 @@ from newspack.config import (
     DESCRIPTOR_NAME,
     DIST_DIRNAME,
     DUCKDB_NAME,
+    PACKAGE_DIR,
     RELEASES_INDEX_NAME,
     SCHEMAS_DIR,
 )
-from newspack.package.schema import package_metadata, table_names
+from newspack.package.ownership import mark, owned, remove_owned
+from newspack.package.publish import build_lock, read_journal, remove_journal, write_atomic
+from newspack.package.schema import package_metadata, release_version, table_names
 from newspack.releases.diff import EMPTY, PackageDiff, diff_packages, load_package, render_markdown
 from newspack.releases.fetch import fetch, load_index
+from newspack.releases.untrusted import FILE_NAME, SEMVER, sha256_of
+
+JOURNAL_NAME = ".newspack-release.json"
+STAGING_PREFIX = ".newspack-release-"
+STAGING_KIND = "release-staging"  # owner marker of a release's staging folder
 
 BUMPS = ("major", "minor", "patch")
 CHANGELOG_HEADER = (
@@ -52,10 +67,11 @@ class Release:
     zip_path: Path
     sha256: str
     diff: PackageDiff
+    notes: list[str] = field(default_factory=list)  # what was found and done on the way
 
 
 def bumped(version: str, bump: str) -> str:
-    major, minor, patch = (int(p) for p in version.split("."))
+    major, minor, patch = (int(p) for p in SEMVER.fullmatch(version).groups())  # type: ignore[union-attr]
     if bump == "major":
         return f"{major + 1}.0.0"
     if bump == "minor":
@@ -63,9 +79,17 @@ def bumped(version: str, bump: str) -> str:
     return f"{major}.{minor}.{patch + 1}"
 
 
+def in_checkout() -> bool:
+    """Whether schemas/ is a checkout's (which a release updates) rather than the copy
+    inside an installed newspack (which it never writes)."""
+    return not SCHEMAS_DIR.resolve().is_relative_to(PACKAGE_DIR.resolve())
+
+
 def set_package_version(version: str) -> None:
-    """Write the version into schemas/package.yaml, keeping its comments."""
+    """Write the version into schemas/package.yaml, keeping its comments (a checkout only)."""
     path = SCHEMAS_DIR / "package.yaml"
+    if not in_checkout():
+        raise ReleaseError(f"{path}: inside the installed newspack; not written")
     text = path.read_text(encoding="utf-8")
     text, count = re.subn(r"(?m)^version: .*$", f"version: {version}", text)
     if count != 1:
@@ -120,16 +144,16 @@ def _previous_package(index: dict[str, Any], out_dir: Path):
         return None, EMPTY
     last = index["releases"][-1]
     local = out_dir / DIST_DIRNAME / f"{package_metadata()['name']}-{last['version']}.zip"
-    if local.exists() and hashlib.sha256(local.read_bytes()).hexdigest() == last["sha256"]:
+    if local.is_file() and not local.is_symlink() and sha256_of(local) == last["sha256"]:
         return last, load_package(local)
     return last, load_package(fetch(last["version"], index))
 
 
-def _append_changelog(path: Path, entry: str) -> None:
+def _with_changelog_entry(path: Path, entry: str) -> str:
     existing = path.read_text(encoding="utf-8") if path.exists() else CHANGELOG_HEADER
     head, _, rest = existing.partition("\n## ")
     body = f"\n{entry.rstrip()}\n" + (f"\n## {rest}" if rest else "")
-    path.write_text(head.rstrip("\n") + "\n" + body, encoding="utf-8")
+    return head.rstrip("\n") + "\n" + body
 
 
 BASE_URL_VARIABLE = "NEWSPACK_RELEASE_BASE_URL"
@@ -146,11 +170,21 @@ def release_url(version: str, base_url: str | None = None) -> str:
 def release(
     dumps_dir: Path, out_dir: Path, bump: str | None = None, base_url: str | None = None
 ) -> Release:
-    """Build, diff against the previous release, version, and write the release."""
+    """Build, diff against the previous release, version, and write the release, under
+    the output folder's lock from start to end."""
+    out_dir = Path(out_dir).absolute()
+    with build_lock(out_dir):
+        notes = [f"{out_dir}: {done}"] if (done := finish_release(out_dir)) else []
+        made = _release(dumps_dir, out_dir, bump, base_url)
+    made.notes[:0] = notes
+    return made
+
+
+def _release(dumps_dir: Path, out_dir: Path, bump: str | None, base_url: str | None) -> Release:
     index_path = out_dir / RELEASES_INDEX_NAME
-    index = load_index(index_path) if index_path.exists() else {"releases": []}
+    index = load_index(index_path) if os.path.lexists(index_path) else {"releases": []}
+    previous, old = _previous_package(index, out_dir)  # before building: fail fast
     pipeline.run(dumps_dir, out_dir)
-    previous, old = _previous_package(index, out_dir)
     diff = diff_packages(old, load_package(out_dir))
     if previous is None:
         version = package_metadata()["version"]
@@ -161,24 +195,98 @@ def release(
                 f"nothing changed since {previous['version']}; pass --bump patch to release anyway"
             )
         version = bumped(previous["version"], rule)
-        set_package_version(version)
-        pipeline.run(dumps_dir, out_dir)  # the descriptor now carries the new version
+    if any(str(r["version"]) == version for r in index["releases"]):
+        raise ReleaseError(f"{index_path}: {version} is already released")
+    if previous is not None:
+        if in_checkout():
+            set_package_version(version)
+        with release_version(version):  # the descriptor now carries the new version
+            pipeline.run(dumps_dir, out_dir)
         diff = diff_packages(old, load_package(out_dir))
     name = package_metadata()["name"]
-    zip_path = out_dir / DIST_DIRNAME / f"{name}-{version}.zip"
-    duckdb_path = out_dir / DIST_DIRNAME / DUCKDB_NAME
-    sha256 = write_release_zip(out_dir, duckdb_path, zip_path)
+    zip_name = f"{name}-{version}.zip"
     created = json.loads((out_dir / DESCRIPTOR_NAME).read_text(encoding="utf-8")).get("created")
-    heading = f"## {version} (data as of {created or 'unknown'})"
-    _append_changelog(out_dir / CHANGELOG_NAME, render_markdown(diff, heading))
-    index["releases"].append(
-        {
-            "version": version,
-            "url": release_url(version, base_url),
-            "sha256": sha256,
-            "bytes": zip_path.stat().st_size,
-            "created": created,
-        }
-    )
-    index_path.write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
-    return Release(version, zip_path, sha256, diff)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
+    mark(staging, STAGING_KIND)
+    try:
+        sha256 = write_release_zip(
+            out_dir, out_dir / DIST_DIRNAME / DUCKDB_NAME, staging / zip_name
+        )
+        heading = f"## {version} (data as of {created or 'unknown'})"
+        entry = render_markdown(diff, heading)
+        changelog = _with_changelog_entry(out_dir / CHANGELOG_NAME, entry)
+        write_atomic(staging / CHANGELOG_NAME, changelog.encode("utf-8"))
+        index["releases"].append(
+            {
+                "version": version,
+                "url": release_url(version, base_url),
+                "sha256": sha256,
+                "bytes": (staging / zip_name).stat().st_size,
+                "created": created,
+            }
+        )
+        write_atomic(staging / RELEASES_INDEX_NAME, index)
+    except BaseException:
+        remove_owned(staging, STAGING_KIND)
+        raise
+    targets = {
+        zip_name: f"{DIST_DIRNAME}/{zip_name}",
+        CHANGELOG_NAME: CHANGELOG_NAME,
+        RELEASES_INDEX_NAME: RELEASES_INDEX_NAME,
+    }
+    _put_in_place(out_dir, staging, targets)
+    return Release(version, out_dir / DIST_DIRNAME / zip_name, sha256, diff)
+
+
+def after_step(step: str) -> None:
+    """Called after each step of putting a release in place; a seam for tests that crash
+    a release there."""
+
+
+def _put_in_place(out_dir: Path, staging: Path, targets: dict[str, str]) -> None:
+    """Move the staged files to their places, under a journal naming them and their
+    checksums: once the journal is written the release is done, whatever happens next."""
+    (out_dir / DIST_DIRNAME).mkdir(parents=True, exist_ok=True)
+    files = {staged: [target, sha256_of(staging / staged)] for staged, target in targets.items()}
+    write_atomic(out_dir / JOURNAL_NAME, {"staging": staging.name, "files": files})
+    after_step("journal")
+    _carry_out(out_dir, staging, files)
+    remove_journal(out_dir / JOURNAL_NAME)
+    remove_owned(staging, STAGING_KIND)
+
+
+# Where a journal may put a file: the index, the changelog and a zip in dist/.
+_TARGET = re.compile(rf"{RELEASES_INDEX_NAME}|{CHANGELOG_NAME}|{DIST_DIRNAME}/[^/]+\.zip")
+
+
+def _carry_out(out_dir: Path, staging: Path, files: dict[str, list[str]]) -> None:
+    for staged, (target, sha256) in files.items():
+        source = staging / staged
+        if not FILE_NAME.fullmatch(staged) or not _TARGET.fullmatch(target):
+            raise ValueError(f"names a file newspack does not release: {staged!r} -> {target!r}")
+        if not source.is_file():
+            continue  # already in place
+        if sha256_of(source) != sha256:
+            raise ValueError(f"{source} is not the file the journal recorded")
+        os.replace(source, out_dir / target)
+        after_step(target)
+
+
+def finish_release(out_dir: Path) -> str | None:
+    """Finish putting in place a release that a crash interrupted, and remove staging
+    folders a killed release left; say what was done. Call under the lock."""
+    journal_path, outcome = out_dir / JOURNAL_NAME, None
+    if os.path.lexists(journal_path):
+        try:
+            journal = read_journal(journal_path, {"files"}, STAGING_PREFIX)
+            staging = out_dir / journal["staging"]
+            if not owned(staging, STAGING_KIND):
+                raise ValueError(f"names no staging folder of newspack's: {staging}")
+            _carry_out(out_dir, staging, dict(journal["files"]))
+            outcome = "finished putting an interrupted release in place"
+        except (OSError, ValueError, TypeError, AttributeError) as error:
+            outcome = f"removed a release journal that cannot be carried out ({error})"
+        remove_journal(journal_path)
+    for folder in out_dir.glob(f"{STAGING_PREFIX}*"):
+        remove_owned(folder, STAGING_KIND)
+    return outcome

@@ -1,7 +1,8 @@
 """After the build (the dataset site): a static, offline website made from the published package.
 
 `build_site(package_dir, out)` reads the package folder alone (`datapackage.json`, `data/`,
-`CHANGELOG.md`, `releases.json`, the README's example queries) and writes an overview with
+`CHANGELOG.md`, `releases.json`, the README's example queries), as untrusted input (no
+link out of the folder is followed; the examples run in a SQL sandbox), and writes an overview with
 charts, a data dictionary page per table, the example queries with their results, the
 changelog and the downloads. Pages are plain HTML with one stylesheet and SVG charts drawn
 at build time: no script and nothing from the network, and two builds of the same package
@@ -39,8 +40,8 @@ def build_site(package_dir: Path, out: Path) -> list[Path]:
         raise SiteError(f"{out}: --out holds the package itself; give the site its own folder")
     check_site_target(out)  # refuse before the (slower) reading and drawing
     package = read_package(package_dir)
+    results = run_examples(package)  # first: a refused example stops the build soonest
     charts = render_charts(package)
-    results = run_examples(package)
     files: dict[str, str | bytes] = {
         "index.html": pages.overview(package, charts),
         "examples.html": pages.examples(package, results),
@@ -56,10 +57,13 @@ def build_site(package_dir: Path, out: Path) -> list[Path]:
     with staged_site(out) as staging:
         for relative, content in files.items():
             _write(staging / relative, content)
-        # The package's own files, so that the site's download links work offline too.
-        shutil.copyfile(package_dir / DESCRIPTOR, staging / DESCRIPTOR)
+        # The package's own files, so that the site's download links work offline too:
+        # the real paths checked when they were read (inside the folder, regular files).
+        _write(staging / DESCRIPTOR, package.source.read(DESCRIPTOR))
         for table in package.tables.values():
-            _write(staging / "data" / table.csv_path.name, table.csv_path.read_bytes())
+            target = staging / "data" / table.csv_path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(package.source.path(table.resource["path"]), target)
     written = [*files, DESCRIPTOR, *(f"data/{t.csv_path.name}" for t in package.tables.values())]
     return sorted(out / relative for relative in written)
 

@@ -1,24 +1,24 @@
 """After the build (the dataset site): the README's example queries, run on the package.
 
 A fresh clone has the CSVs but no DuckDB file (it is a build output), so the site loads the
-CSVs into a scratch DuckDB file, typed by the descriptor's field types and with the views
-the published file carries, and runs each query on it with newspack's read-only runner.
-Results are turned into text here, so that the pages never depend on the machine's time
-zone or locale.
+rows it has read (package.py) into an in-memory DuckDB database, typed by the descriptor's
+field types and with the views the published file carries, and runs each query on it in
+the releases' SQL sandbox: DuckDB never opens a file, so an example (the README is the
+package's too) can read only the tables, and each has a time limit. Results are turned
+into text here, so that the pages never depend on the machine's time zone or locale.
 """
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from newspack.site.package import Example, Package, SiteError, Table
-from newspack.site.upstream import QueryError, duckdb_type, run_query, views_sql
+from newspack.site.upstream import duckdb_type, query_seconds, sandbox, views_sql
 
 
 @dataclass(frozen=True)
@@ -38,53 +38,64 @@ def run_examples(package: Package) -> list[ExampleResult]:
     """Every README example with the real results of its statements on this package."""
     if not package.examples:
         return []
-    with tempfile.TemporaryDirectory(prefix="newspack-site-") as scratch:
-        database = Path(scratch) / "examples.duckdb"
-        load_database(package, database)
-        return [_run_example(database, example) for example in package.examples]
+    with sandbox.connect() as con:
+        load_database(package, con)
+        return [_run_example(con, example) for example in package.examples]
 
 
-def _run_example(database: Path, example: Example) -> ExampleResult:
+def _run_example(con: duckdb.DuckDBPyConnection, example: Example) -> ExampleResult:
     results = []
     for sql in example.statements:
         try:
-            columns, rows = run_query(database, sql)
-        except QueryError as error:
+            columns, rows = sandbox.run(con, sql, query_seconds())
+        except sandbox.SQLError as error:
             # The README promises these queries work: a failure is a bug to fix, not to hide.
-            raise SiteError(f"README.md: an example query failed: {error}\n{sql}") from error
+            raise SiteError(f"README.md: an example query failed: {error}\n{sql}") from None
         results.append(QueryResult(sql, columns, [[as_text(v) for v in row] for row in rows]))
     return ExampleResult(example.intro, results)
 
 
-def load_database(package: Package, database: Path) -> None:
-    """A DuckDB file holding every table of the package (from its CSVs) and the views."""
-    with duckdb.connect(str(database)) as con:
-        for table in package.tables.values():
-            con.execute(_create_table_sql(table), [str(table.csv_path)])
+def load_database(package: Package, con: duckdb.DuckDBPyConnection) -> None:
+    """Every table of the package (from the rows read) and the views, in `con`."""
+    for table in package.tables.values():
+        frame = pa.table(
+            {
+                name: pa.array([row[i] or None for row in table.rows], pa.string())
+                for i, name in enumerate(table.header)
+            }
+        )
+        con.register("newspack_rows", frame)
+        try:
+            con.execute(_create_table_sql(table))
+        except duckdb.Error as error:
+            raise SiteError(f"{table.csv_path}: {sandbox.reason(error)}") from None
+        finally:
+            con.unregister("newspack_rows")
+    try:
         con.execute(views_sql())
+    except duckdb.Error as error:
+        raise SiteError(
+            f"{package.folder}: the views cannot be made ({sandbox.reason(error)})"
+        ) from None
 
 
 def _create_table_sql(table: Table) -> str:
-    # Read every column as text with the header checked against the schema, then cast by
-    # the schema's types: no guessing of types or dialect from the data.
-    fields = [(f["name"], duckdb_type(f.get("type", "string"))) for f in table.fields]
+    # Every column is text with the header checked against the schema, then cast by the
+    # schema's types: no guessing of types from the data.
+    try:
+        fields = [(f["name"], duckdb_type(f.get("type", "string"))) for f in table.fields]
+    except (KeyError, TypeError):
+        raise SiteError(
+            f"{table.csv_path}: a field type the package format does not have"
+        ) from None
     if [name for name, _ in fields] != table.header:
         raise SiteError(f"{table.csv_path}: the header does not match the descriptor's fields")
-    as_text_columns = ", ".join(f"{_literal(name)}: 'VARCHAR'" for name, _ in fields)
     casts = ", ".join(f"CAST({_ident(name)} AS {kind}) AS {_ident(name)}" for name, kind in fields)
-    return (
-        f"CREATE TABLE {_ident(table.name)} AS SELECT {casts} FROM read_csv(?, header = true, "
-        f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-        f"columns = {{{as_text_columns}}})"
-    )
+    return f"CREATE TABLE {_ident(table.name)} AS SELECT {casts} FROM newspack_rows"
 
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def as_text(value) -> str | None:

@@ -2,25 +2,26 @@
 
 Everything the site shows comes from the package folder alone: `datapackage.json`, the
 CSVs it names in `data/`, `CHANGELOG.md`, `releases.json` and the example queries of
-`README.md`. The package is treated as untrusted input: names that become file names are
-checked, and paths may not leave the package folder.
+`README.md`. The package is untrusted input, read as the build reads dumps (through
+releases/untrusted.py): only those files, only regular files, never through a link that
+leads out of the folder, each within a size cap; names that become file names are checked.
 """
 
 from __future__ import annotations
 
 import csv
-import json
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from newspack.site.upstream import Folder, PackageError, resources_of
 
 DESCRIPTOR = "datapackage.json"
 CHANGELOG = "CHANGELOG.md"
 RELEASES = "releases.json"
 README = "README.md"
 QUERY_SECTION = "## Querying with DuckDB"
-# Table names become page file names: keep them to what Frictionless allows for names.
-SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 # Cells of a CSV can be long (article paragraphs): let the reader take any real one.
 csv.field_size_limit(2**31 - 1)
 
@@ -35,7 +36,7 @@ class Table:
 
     name: str
     resource: dict
-    csv_path: Path
+    csv_path: Path  # as the package names it (data/<name>.csv); read through Package.source
     header: list[str]
     rows: list[list[str]]
 
@@ -58,6 +59,7 @@ class Example:
 @dataclass(frozen=True)
 class Package:
     folder: Path
+    source: Folder
     descriptor: dict
     tables: dict[str, Table]
     changelog: str | None
@@ -70,57 +72,53 @@ class Package:
 
 
 def read_package(folder: Path) -> Package:
-    """Read everything the site needs from the package folder."""
-    descriptor = _read_json(folder / DESCRIPTOR, required=True)
-    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
-        raise SiteError(f"{folder / DESCRIPTOR}: not a data package (no list of resources)")
-    tables = {}
-    for resource in descriptor["resources"]:
-        table = _read_table(folder, resource)
-        tables[table.name] = table
-    releases = _read_json(folder / RELEASES, required=False) or {}
-    readme = folder / README
-    return Package(
-        folder=folder,
-        descriptor=descriptor,
-        tables=tables,
-        changelog=_read_text(folder / CHANGELOG),
-        releases=list(releases.get("releases", [])) if isinstance(releases, dict) else [],
-        examples=readme_examples(readme.read_text(encoding="utf-8")) if readme.is_file() else [],
-    )
+    """Read everything the site needs from the package folder; SiteError naming the file
+    for anything that is not there, not a regular file inside the folder, or malformed."""
+    try:
+        source = Folder(folder)
+        if not source.has(DESCRIPTOR):
+            raise SiteError(
+                f"{folder / DESCRIPTOR}: not found; --package must name a package folder"
+            )
+        descriptor = source.json(DESCRIPTOR)
+        resources = resources_of(descriptor, folder / DESCRIPTOR)
+        tables = {r["name"]: _read_table(source, r) for r in resources}
+        releases = source.json(RELEASES) if source.has(RELEASES) else {}
+        readme = _read_text(source, README)
+        return Package(
+            folder=folder,
+            source=source,
+            descriptor=descriptor,
+            tables=tables,
+            changelog=_read_text(source, CHANGELOG),
+            releases=list(releases.get("releases", [])) if isinstance(releases, dict) else [],
+            examples=readme_examples(readme) if readme else [],
+        )
+    except PackageError as error:
+        raise SiteError(str(error)) from None
 
 
-def _read_json(path: Path, required: bool):
-    if not path.is_file():
-        if required:
-            raise SiteError(f"{path}: not found; --package must name a package folder")
+def _read_text(source: Folder, name: str) -> str | None:
+    if not source.has(name):
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise SiteError(f"{path}: cannot be read as JSON ({error})") from error
+        return source.read(name).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SiteError(f"{source.where / name}: not UTF-8 text ({error.reason})") from None
 
 
-def _read_text(path: Path) -> str | None:
-    return path.read_text(encoding="utf-8") if path.is_file() else None
-
-
-def _read_table(folder: Path, resource: dict) -> Table:
-    name = resource.get("name") if isinstance(resource, dict) else None
-    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name):
-        raise SiteError(f"{folder / DESCRIPTOR}: resource name {name!r} is not a safe name")
-    path = (folder / str(resource.get("path", ""))).resolve()
-    # A descriptor is data too: its paths must stay inside the package's data folder.
-    if not path.is_relative_to((folder / "data").resolve()) or not path.is_file():
-        raise SiteError(f"{folder / DESCRIPTOR}: resource {name}: no CSV at {resource.get('path')}")
-    try:
-        with path.open(encoding="utf-8", newline="") as stream:
-            reader = csv.reader(stream)
+def _read_table(source: Folder, resource: dict) -> Table:
+    name, path = resource["name"], resource["path"]
+    with source.open(path) as stream:
+        try:
+            reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-8", newline=""))
             header = next(reader, [])
             rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise SiteError(f"{path}: cannot be read as CSV ({error})") from error
-    return Table(name, resource, path, header, rows)
+        except csv.Error as error:
+            raise SiteError(f"{source.where / path}: cannot be read as CSV ({error})") from None
+    if any(len(row) != len(header) for row in rows):
+        raise SiteError(f"{source.where / path}: a row whose fields do not match the header")
+    return Table(name, resource, source.where / path, header, rows)
 
 
 def readme_examples(readme: str) -> list[Example]:

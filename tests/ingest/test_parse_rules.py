@@ -108,6 +108,8 @@ def test_caption_credits_in_a_header(caption, expected_credit):
         "The talks were held in Astana. (the statement said)",  # not a name
         "(AFP)",  # a credit alone leaves no caption: found by the format fuzz (empty caption)
         " (AFP/File)",
+        # An agency's abbreviation right after its name defines it, in prose.
+        "“Water comes first,” the director was quoted as saying by the Saudi Press Agency (SPA).",
     ],
 )
 def test_parentheses_that_are_not_credits(text):

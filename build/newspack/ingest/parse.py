@@ -225,7 +225,18 @@ def _any_source(_caption: str, words: list[str]) -> bool:
 
 
 def _evident_source(caption: str, words: list[str]) -> bool:
+    if _defines(caption, words):
+        return False  # "... said the Saudi Press Agency (SPA).": a definition, in prose
     return _names_a_credit_word(words) or (bool(_SENTENCE_END.search(caption)) and _is_name(words))
+
+
+def _defines(caption: str, words: list[str]) -> bool:
+    """The bracket abbreviates the name right before it: its initials are the name's."""
+    if len(words) != 1 or not words[0].isupper():
+        return False
+    before = re.findall(r"[A-Z][\w’'-]*", caption.rstrip()[-120:])
+    initials = "".join(w[0] for w in before)
+    return len(words[0]) >= 2 and initials.endswith(words[0]) and caption.rstrip()[-1:].isalpha()
 
 
 def caption_credit(text: str) -> tuple[str, str | None]:

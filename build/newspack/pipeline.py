@@ -55,6 +55,7 @@ from newspack.package.publish import (
     STAGING_KIND,
     STAGING_PREFIX,
     build_lock,
+    held_lock,
     publish,
     recover,
 )
@@ -118,8 +119,10 @@ def run(
     use_cache: bool = True,
     follow_links: bool = False,
     executor: Executor | None = None,
+    lock_held: bool = False,
 ) -> BuildReport:
-    """Build and publish the package under the output folder's lock.
+    """Build and publish the package under the output folder's lock (lock_held: the caller,
+    a release, holds it already).
 
     Dumps are processed by the executor (default: local, `jobs` worker processes, every
     core by default) and taken from the cache in cache_dir (a path or an fsspec URL;
@@ -145,7 +148,7 @@ def run(
     if not (out_dir / JOURNAL_NAME).exists():  # refuse before writing even the lock
         check_output(out_dir)
         check_duckdb_target(duckdb_path)
-    with build_lock(out_dir):
+    with held_lock(out_dir) if lock_held else build_lock(out_dir):
         if recovered := recover(out_dir):
             warnings.append(f"{out_dir}: {recovered}")
         remove_stale_folders(out_dir)

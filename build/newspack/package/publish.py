@@ -144,17 +144,15 @@ _HELD: set[Path] = set()
 
 @contextmanager
 def build_lock(out_dir: Path) -> Iterator[None]:
-    """Hold the output folder's lock for a whole build; refuse at once if another holds it.
-    Within a hold of this process (a release), a nested hold is the same lock.
+    """Hold the output folder's lock for a whole build; refuse at once if another holds it
+    (another process, or this one: a build never nests inside another's hold by accident;
+    a release that builds under its own hold says so, held_lock()).
 
     The lock file is opened without following a link (a link planted there would make the
     build write to its target) and only written to once the lock is held.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     held = out_dir.resolve()
-    if held in _HELD:
-        yield
-        return
     path = out_dir / LOCK_NAME
     flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
@@ -186,6 +184,15 @@ def build_lock(out_dir: Path) -> Iterator[None]:
         finally:
             _HELD.discard(held)
             fcntl.flock(stream, fcntl.LOCK_UN)
+
+
+@contextmanager
+def held_lock(out_dir: Path) -> Iterator[None]:
+    """For a caller that holds the folder's lock already (a release building under its
+    hold): checks that this process does hold it, and takes nothing."""
+    if out_dir.resolve() not in _HELD:
+        raise RuntimeError(f"{out_dir}: its build lock is not held by this process")
+    yield
 
 
 def _exchange(a: Path, b: Path) -> bool:

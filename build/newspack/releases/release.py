@@ -184,7 +184,7 @@ def _release(dumps_dir: Path, out_dir: Path, bump: str | None, base_url: str | N
     index_path = out_dir / RELEASES_INDEX_NAME
     index = load_index(index_path) if os.path.lexists(index_path) else {"releases": []}
     previous, old = _previous_package(index, out_dir)  # before building: fail fast
-    pipeline.run(dumps_dir, out_dir)
+    pipeline.run(dumps_dir, out_dir, lock_held=True)
     diff = diff_packages(old, load_package(out_dir))
     if previous is None:
         version = package_metadata()["version"]
@@ -201,7 +201,7 @@ def _release(dumps_dir: Path, out_dir: Path, bump: str | None, base_url: str | N
         if in_checkout():
             set_package_version(version)
         with release_version(version):  # the descriptor now carries the new version
-            pipeline.run(dumps_dir, out_dir)
+            pipeline.run(dumps_dir, out_dir, lock_held=True)
         diff = diff_packages(old, load_package(out_dir))
     name = package_metadata()["name"]
     zip_name = f"{name}-{version}.zip"

@@ -33,7 +33,7 @@ from newspack.ingest.sources import Source, reading_order, version_sources
 from newspack.package.schema import table_names
 from newspack.tables.entities import EntityTable
 from newspack.tables.figures import figure_rows
-from newspack.tables.focus import focus_rows
+from newspack.tables.focus import article_focus
 from newspack.tables.frames import Tables, concat_frames, to_frame
 from newspack.tables.identify import (
     IdentityPlan,
@@ -122,15 +122,9 @@ class _Assembly:
         self.chunks["mentions"].add(mention_rows)
         self.chunks["figures"].add(figure_rows(src_list, analyses))
         self.chunks["quotes"].add(quote_rows(src_list, analyses, mention_rows, self.entities))
-        self.chunks["article_focus"].add(self._focus(src_list, mention_rows, dateline_city))
-
-    def _focus(self, src_list: list[Source], mention_rows: list[dict], dateline_city) -> list:
-        """The article's focus, from its own places (resolved in its context): the rows
-        depend on the article alone, whatever order the articles complete in."""
-        article_places = self.entities.article_places(src_list[0].article_id)
-        types = {row["entity_id"]: self.entities.type_of(row["entity_id"]) for row in mention_rows}
-        gazetteer = self.entities.gazetteer
-        return focus_rows(src_list, mention_rows, types, article_places, dateline_city, gazetteer)
+        self.chunks["article_focus"].add(
+            article_focus(self.entities, src_list, mention_rows, dateline_city)
+        )
 
     def tables(self, unread: list[UnreadDump]) -> Tables:
         if self.gathered:  # every article's last dump has been read: none can be left

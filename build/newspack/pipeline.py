@@ -5,7 +5,8 @@
 3. parse     ingest/parse.py, timing.py, sources.py, keys.py: blocks -> parsed versions
 4. analyse   nlp/: spaCy and quantulum3 over every text -> entity spans and figures
 5. identify  tables/identify.py, ids.py: versions -> articles with stable IDs, the tables
-6. enrich    tables/canonical.py, entities.py, figures.py, quotes.py: entities, figures, quotes
+6. enrich    tables/canonical.py, entities.py, figures.py, quotes.py, focus.py: entities,
+             figures, quotes, what each article is about
 7. validate  package/validate.py, schema.py: every table against schemas/ and each other
 8. publish   package/publish.py, dictionary.py: CSVs, datapackage.json, DuckDB, dictionary
 

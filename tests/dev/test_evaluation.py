@@ -47,3 +47,13 @@ def test_no_more_wrong_speakers_than_empty_ones(result):
     """No answer beats a wrong one: a speaker is left empty rather than guessed."""
     quotes = result.quotes
     assert len(quotes.named_wrong) <= max(3, len(quotes.named_empty)), quotes.named_wrong
+
+
+def test_the_main_country_of_each_article_is_found(result):
+    """Floors just under today's figures (`nox -s evaluate`): the rank-1 country is the gold's
+    main one, and among its countries, at least as often as the most-mentioned rule's."""
+    focus, baseline = result.focus, result.focus_baseline
+    assert focus.main_accuracy >= 0.85, focus.errors
+    assert focus.main_accuracy >= baseline.main_accuracy
+    assert focus.among_share >= 0.95, focus.errors
+    assert focus.place_agreement >= 0.7, focus.errors

@@ -17,6 +17,7 @@ from newspack.package.schema import table_names
 from newspack.tables import assemble
 from newspack.tables.entities import EntityTable
 from newspack.tables.figures import figure_rows
+from newspack.tables.focus import article_focus
 from newspack.tables.frames import STRING_DTYPE, records, to_frame
 from newspack.tables.identify import plan_identity
 
@@ -64,7 +65,7 @@ def test_small_chunks_give_the_same_tables(corpus, tables, monkeypatch):
 def test_articles_enriched_all_at_once_in_any_order_give_the_same_tables(corpus, tables):
     """The streamed build enriches an article when its last dump is read; enriching every
     article from all of its sources at once, in reverse order, gives the same entities,
-    mentions and figures (names, aliases, counts, places)."""
+    mentions, figures and focus (names, aliases, counts, places)."""
     results = list(corpus.results())
     analyses = {text: a for r in results for text, a in r.analyses.items()}
     by_article: dict[str, list] = {}
@@ -73,15 +74,18 @@ def test_articles_enriched_all_at_once_in_any_order_give_the_same_tables(corpus,
     articles = records(tables["articles"])
     datelines = {a["article_id"]: a["dateline_city"] for a in articles}
     reversed_order = EntityTable()
-    mentions, figures = [], []
+    mentions, figures, focus = [], [], []
     for article_id in sorted(by_article, reverse=True):
         src_list = by_article[article_id]
-        mentions += reversed_order.add_article(src_list, analyses, datelines[article_id])
+        rows = reversed_order.add_article(src_list, analyses, datelines[article_id])
+        mentions += rows
         figures += figure_rows(src_list, analyses)
+        focus += article_focus(reversed_order, src_list, rows, datelines[article_id])
     again = {
         "entities": to_frame("entities", reversed_order.rows()),
         "mentions": to_frame("mentions", mentions),
         "figures": to_frame("figures", figures),
+        "article_focus": to_frame("article_focus", focus),
     }
     for table, frame in again.items():
         pd.testing.assert_frame_equal(frame, tables[table], obj=table)

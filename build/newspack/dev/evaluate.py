@@ -5,8 +5,9 @@ a predicted entity matches a gold one of the same type when its canonical name i
 gold spellings (compared case- and punctuation-insensitively); names listed as optional count
 neither way. Figures are scored on distinct (value, unit) per article. Quotations
 (quotes_eval.py) are scored on how many are found, how many found are quotations, and
-whether the speaker of a found one is the person the gold names. Run with `nox -s evaluate`
-(or `python -m newspack.dev.evaluate`).
+whether the speaker of a found one is the person the gold names. Geographic focus
+(focus_eval.py) is scored on the main country, the countries and the places, beside the
+most-mentioned rule. Run with `nox -s evaluate` (or `python -m newspack.dev.evaluate`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ from pathlib import Path
 import yaml
 
 from newspack.config import GOLD_DIR, REPO_DUMPS_DIR
+from newspack.dev.focus_eval import (
+    FocusScore,
+    load_focus_gold,
+    most_mentioned,
+    predicted_focus,
+    print_focus,
+    score_focus,
+)
 from newspack.dev.quotes_eval import (
     QuoteScore,
     baseline_quotes,
@@ -175,6 +184,10 @@ class GoldSet:
     def quotes(self) -> Path:
         return self.entities.with_name("quotes.yaml")
 
+    @property
+    def focus(self) -> Path:
+        return self.entities.with_name("focus.yaml")
+
 
 GOLD_SETS = (
     GoldSet("seed", "dev", REPO_DUMPS_DIR, GOLD_DIR / "entities.yaml", GOLD_DIR / "figures.yaml"),
@@ -261,6 +274,8 @@ class SetResult:
     figures: Score
     quotes: QuoteScore | None = None
     quotes_baseline: QuoteScore | None = None
+    focus: FocusScore | None = None
+    focus_baseline: FocusScore | None = None  # the most-mentioned country (and place)
 
 
 def evaluate_set(gold_set: GoldSet) -> SetResult:
@@ -278,6 +293,8 @@ def evaluate_set(gold_set: GoldSet) -> SetResult:
     found = predicted_pairs(rows["entities"], rows["mentions"])
     bare = bare_model_pairs(tables)
     types = sorted({g[0] for e in entity_gold.values() for g in e["entities"]})
+    focus_gold = load_focus_gold(gold_set.focus) if gold_set.focus.exists() else {}
+    focus_gold = _rekeyed(focus_gold, _article_ids(focus_gold.keys(), tables))
     return SetResult(
         gold_set,
         score(entity_gold, found),
@@ -287,6 +304,8 @@ def evaluate_set(gold_set: GoldSet) -> SetResult:
         score_figures(figure_gold, figure_pairs(rows["figures"])),
         score_quotes(_rekeyed(quote_gold, ids), rows["quotes"]) if quote_gold else None,
         score_quotes(_rekeyed(quote_gold, ids), baseline_quotes(tables)) if quote_gold else None,
+        score_focus(focus_gold, predicted_focus(tables)) if focus_gold else None,
+        score_focus(focus_gold, most_mentioned(tables)) if focus_gold else None,
     )
 
 
@@ -307,6 +326,8 @@ def _report(result: SetResult, details: bool) -> None:
     _print("figures (distinct value and unit per article)", result.figures, details)
     if result.quotes:
         print_quotes(result.quotes, result.quotes_baseline, details)
+    if result.focus:
+        print_focus(result.focus, result.focus_baseline, details)
     print()
 
 

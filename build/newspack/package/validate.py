@@ -3,8 +3,9 @@
 pandera (derived from schemas/) checks types, constraints and primary keys; the checks here
 add what a single table cannot say: foreign keys, line numbers inside their dump, update
 times not after the crawl, one canonical version per article, a ledger that accounts for
-every line of every dump, and mentions, figures and quotes whose offsets slice their text
-exactly. All failures are collected, then reported together.
+every line of every dump, mentions, figures and quotes whose offsets slice their text
+exactly, and focus rows ranked without gaps, one per country. All failures are collected,
+then reported together.
 """
 
 from __future__ import annotations
@@ -328,6 +329,48 @@ def check_enrichment(tables: Tables) -> list[Problem]:
     return problems
 
 
+def check_focus(tables: Tables) -> list[Problem]:
+    """Each article's focus rows: a country on every row, ranks 1, 2, 3 without a gap,
+    distinct countries, and an entity wherever a place below country level is named."""
+    frame = tables.get("article_focus")
+    if frame is None:
+        return []
+    problems = []
+    for i in frame.index[frame["country_code"].isna()]:
+        problems.append(
+            Problem(
+                "article_focus", _row_label(frame, "article_focus", i), "country", "no country_code"
+            )
+        )
+    for article_id, group in frame.groupby("article_id"):
+        ranks = sorted(group["rank"])
+        if ranks != list(range(1, len(ranks) + 1)):
+            problems.append(
+                Problem("article_focus", str(article_id), "ranks from 1", f"ranks {ranks}")
+            )
+        if group["country_code"].nunique() != len(group):
+            problems.append(
+                Problem(
+                    "article_focus",
+                    str(article_id),
+                    "one row per country",
+                    f"countries {list(group['country_code'])}",
+                )
+            )
+    placed = frame[frame["place_kind"].isin(["city", "subdivision"])]
+    for i in placed.index:
+        if pd.isna(placed.at[i, "place_entity_id"]):
+            problems.append(
+                Problem(
+                    "article_focus",
+                    _row_label(frame, "article_focus", i),
+                    "place entity",
+                    "a place kind without its entity",
+                )
+            )
+    return problems
+
+
 def check_version_counts(tables: Tables) -> list[Problem]:
     """articles.version_count is the number of the article's versions."""
     counts = tables["article_versions"].groupby("article_id").size()
@@ -356,6 +399,7 @@ CROSS_TABLE_CHECKS = (
     check_dump_statuses,
     check_offsets,
     check_enrichment,
+    check_focus,
 )
 
 

@@ -79,3 +79,25 @@ FROM quotes q
 JOIN articles a ON a.article_id = q.article_id AND a.canonical_version = q.version
 JOIN entities e ON e.entity_id = q.speaker_entity_id;
 COMMENT ON VIEW quotes_by_speaker IS 'Every quotation of a canonical version whose speaker is an entity, with the speaker, article and date.';
+
+-- Every article by the places it is about (article_focus), main country first: filter on
+-- subdivision_code for a province and its cities ('PK-SD': Sindh, Dadu, Karachi), on
+-- country_code for a country, on rank = 1 for the main focus only.
+CREATE VIEW articles_by_place AS
+SELECT
+    f.country_code,
+    f.subdivision_code,
+    f.place_kind,
+    e.name AS place,
+    f.place_entity_id,
+    f.rank,
+    f.score,
+    f.basis,
+    a.article_id,
+    a.title,
+    a.dateline_city,
+    a.updated_at
+FROM article_focus f
+JOIN articles a USING (article_id)
+LEFT JOIN entities e ON e.entity_id = f.place_entity_id;
+COMMENT ON VIEW articles_by_place IS 'Every article with each country it is about (rank 1 the main one) and the most specific place there, with its province code.';

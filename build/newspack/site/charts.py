@@ -59,6 +59,7 @@ def render_charts(package: Package) -> list[Chart]:
             _entities_chart(package),
             _figures_chart(package),
             _places_chart(package),
+            _focus_chart(package),
         ]
 
 
@@ -219,23 +220,60 @@ def resolved_places(package: Package) -> list[tuple[str, float, float, int]]:
     return sorted(places, key=lambda place: (-place[3], place[0]))
 
 
+def focus_places(package: Package) -> list[tuple[str, float, float, int]]:
+    """(name, longitude, latitude, articles) of the places articles are about (article_focus,
+    any rank) that have coordinates, the most covered first."""
+    entities = {row["entity_id"]: row for row in _records(package, "entities")}
+    articles: Counter = Counter()
+    for row in _records(package, "article_focus"):
+        entity = entities.get(row.get("place_entity_id") or "")
+        if entity and entity.get("latitude") and entity.get("longitude"):
+            articles[entity["entity_id"]] += 1
+    places = [
+        (
+            entities[e]["name"],
+            float(entities[e]["longitude"]),
+            float(entities[e]["latitude"]),
+            count,
+        )
+        for e, count in articles.items()
+    ]
+    return sorted(places, key=lambda place: (-place[3], place[0]))
+
+
 def _places_chart(package: Package) -> Chart:
     places = resolved_places(package)
+    alt = f"Map of the {len(places)} places with coordinates, sized by the articles naming them."
+    svg = _map(places, "Resolved places (dot size: articles naming them)", "places")
+    return Chart("places-map", "Map of resolved places", alt, "entities", svg)
+
+
+def _focus_chart(package: Package) -> Chart:
+    places = focus_places(package)
+    alt = (
+        f"Map of the {len(places)} places the articles are about (their focus), sized by the "
+        "articles about them."
+    )
+    svg = _map(places, "Focus places (dot size: articles about them)", "focus")
+    return Chart("focus-map", "Map of focus places", alt, "article_focus", svg)
+
+
+def _map(places, title: str, what: str) -> bytes:
+    """A world view of the places and a close-up around the most covered one."""
     figure = Figure(figsize=(10, 3.4), layout="constrained")
     overview, close_up = figure.subplots(1, 2, width_ratios=[1.8, 1])
     if places:
-        _draw_places(overview, places, _extent(places, 10), 30, 9.0, "all")
-        overview.set_title("Resolved places (dot size: articles naming them)")
+        _draw_places(overview, places, _extent(places, 10), 30, 9.0, f"{what}-all")
+        overview.set_title(title)
         lon, lat = places[0][1], places[0][2]
         around = (lon - ZOOM_DEGREES, lon + ZOOM_DEGREES, lat - ZOOM_DEGREES, lat + ZOOM_DEGREES)
-        _draw_places(close_up, places, around, 5, 2.0, "close-up")
+        _draw_places(close_up, places, around, 5, 2.0, f"{what}-close-up")
         close_up.set_title(f"Around {places[0][0]}")
     else:
         _empty(figure, "No places with coordinates in this package")
         overview.set_visible(False)
         close_up.set_visible(False)
-    alt = f"Map of the {len(places)} places with coordinates, sized by the articles naming them."
-    return Chart("places-map", "Map of resolved places", alt, "entities", _svg(figure))
+    return _svg(figure)
 
 
 def _extent(places, margin: float) -> tuple[float, float, float, float]:
@@ -281,7 +319,7 @@ def _draw_places(ax, places, extent, step: int, spacing: float, view: str) -> No
         linewidth=0.5,
         zorder=3,
     )
-    points.set_gid(f"mark-places-{view}")
+    points.set_gid(f"mark-{view}")
     for name, lon, lat, _ in _spaced(inside, spacing)[:MAP_LABELS]:
         ax.annotate(
             name,

@@ -21,7 +21,8 @@ from newspack.site.package import Package, Table
 
 PREVIEW_ROWS = 10  # rows shown on a table's page
 RESULT_ROWS = 20  # rows shown of an example query's result
-WIDE_CHART = "places-map"  # the map takes a whole row: places need room for their labels
+# The maps take a whole row each: places need room for their labels.
+WIDE_CHARTS = ("places-map", "focus-map")
 
 
 def _page(package: Package, title: str, current: str, body: str) -> str:
@@ -84,7 +85,7 @@ def _facts(package: Package) -> str:
 
 
 def _chart(chart: Chart) -> str:
-    wide = " wide" if chart.name == WIDE_CHART else ""
+    wide = " wide" if chart.name in WIDE_CHARTS else ""
     source = link(table_page(chart.source), chart.source) + " table"
     return (
         f'<figure class="chart{wide}" id="chart-{esc(chart.name)}">'

@@ -9,7 +9,7 @@ corpus's. Two passes:
 2. each dump is read once more, in crawl order, for its rows of the identity tables
    (identify.dump_rows) and its versions' texts with their analyses. An article's versions
    are gathered as their dumps are read and the article is enriched (entities, figures,
-   quotes) when the last dump holding one of them has been read, then let go: memory holds
+   quotes, focus) when the last dump holding one of them has been read, then let go: memory holds
    only the articles whose versions lie both before and after the point reached, which
    depends on how far apart a story's versions are crawled, not on the corpus's size. Its
    mentions are canonicalised with its own context alone, which is all canonicalisation
@@ -33,6 +33,7 @@ from newspack.ingest.sources import Source, reading_order, version_sources
 from newspack.package.schema import table_names
 from newspack.tables.entities import EntityTable
 from newspack.tables.figures import figure_rows
+from newspack.tables.focus import article_focus
 from newspack.tables.frames import Tables, concat_frames, to_frame
 from newspack.tables.identify import (
     IdentityPlan,
@@ -121,6 +122,9 @@ class _Assembly:
         self.chunks["mentions"].add(mention_rows)
         self.chunks["figures"].add(figure_rows(src_list, analyses))
         self.chunks["quotes"].add(quote_rows(src_list, analyses, mention_rows, self.entities))
+        self.chunks["article_focus"].add(
+            article_focus(self.entities, src_list, mention_rows, dateline_city)
+        )
 
     def tables(self, unread: list[UnreadDump]) -> Tables:
         if self.gathered:  # every article's last dump has been read: none can be left

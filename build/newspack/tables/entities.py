@@ -59,12 +59,21 @@ class EntityTable:
         self.gazetteer = gazetteer or places.default_gazetteer()
         self._entities: dict[str, _Entity] = {}
         self._places: dict[tuple[str, str], tuple[tuple, places.Place | None]] = {}
+        # Each article's own places (entity_id -> place), as its context resolved them, kept
+        # until the focus stage takes them (article_places): the corpus-wide place of an
+        # entity is settled only once every article is read.
+        self._article_places: dict[str, dict[str, places.Place]] = {}
 
     def add_article(self, src_list: list[Source], analyses: dict, dateline_city) -> list[dict]:
         """Canonicalise one article's mentions (src_list in reading order); its mention rows."""
         mentions = find_mentions(src_list, analyses)
         article_id = src_list[0].article_id
         placed = canonicalise(mentions, {article_id: dateline_city}, self.gazetteer)
+        self._article_places[article_id] = {
+            entity_id_for(kind, name): place
+            for (kind, name), place in placed.items()
+            if place is not None
+        }
         if not mentions:
             return []
         # The article's place in reading order: where its first mention is read.
@@ -84,6 +93,11 @@ class EntityTable:
             entity.mention_count += 1
             rows.append(_mention_row(entity_id, m))
         return rows
+
+    def article_places(self, article_id: str) -> dict[str, places.Place]:
+        """The places of an article's entities as resolved in that article (entity_id ->
+        place), handed over once: the table keeps no article's after it is taken."""
+        return self._article_places.pop(article_id, {})
 
     def name_of(self, entity_id: str) -> str:
         return self._entities[entity_id].name

@@ -280,7 +280,13 @@ class Gazetteer:
         first = [
             c for c in cities if c.subdivision_code in {s.subdivision_code for s in subdivisions}
         ]
-        rest = [s for s in subdivisions if s.subdivision_code not in inside]
+        # A province that shares its name with a city of its own country comes first: Gaza
+        # the Palestinian governorate and city, before Mozambique's Gaza province.
+        with_city = {c.country_code for c in cities}
+        rest = sorted(
+            (s for s in subdivisions if s.subdivision_code not in inside),
+            key=lambda s: s.country_code not in with_city,
+        )
         others = [c for c in cities if c not in first]
         found = ([country] if country else []) + first + rest + others
         return tuple(found)

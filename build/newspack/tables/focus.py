@@ -373,8 +373,11 @@ def is_national(evidence: _Evidence, groups: dict[str, list[str]], best: str) ->
         and any(evidence.places[e].setting for e in members)
     ]
     many = len(provinces) >= _value("places", "national_provinces")
-    spread = len(groups) >= 3 and weight[best] < _value("places", "national_share") * sum(
-        weight.values()
+    # Only provinces tell a national story: cities whose province the gazetteer does not
+    # know (outside the countries of rules/places.yaml's geonames_admin1) may all lie in one.
+    known = {g: w for g, w in weight.items() if g in provinces}
+    spread = len(known) >= 3 and known.get(best, 0.0) < _value("places", "national_share") * sum(
+        known.values()
     )
     return many or spread
 

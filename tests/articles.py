@@ -14,13 +14,20 @@ from newspack.tables.quotes import quote_rows
 ARTICLE_ID = "art_0000000000000001"
 
 
-def enrich(*paragraphs: str, title: str | None = None) -> tuple[EntityTable, list, list]:
-    """(entity table, mention rows, quote rows) of one article of these body paragraphs."""
+def sources(paragraphs, title: str | None = None, bullets: tuple[str, ...] = ()) -> list[Source]:
+    """The texts of one article version: title, bullets and body paragraphs."""
     srcs = [Source(ARTICLE_ID, 1, "title", 1, title, "d", 1)] if title else []
+    srcs += [Source(ARTICLE_ID, 1, "bullet", i, t, "d", 2 + i) for i, t in enumerate(bullets, 1)]
     srcs += [
         Source(ARTICLE_ID, 1, "paragraph", i, text, "d", 10 + i)
         for i, text in enumerate(paragraphs, start=1)
     ]
+    return srcs
+
+
+def enrich(*paragraphs: str, title: str | None = None) -> tuple[EntityTable, list, list]:
+    """(entity table, mention rows, quote rows) of one article of these body paragraphs."""
+    srcs = sources(paragraphs, title)
     analyses = analyse_texts(s.text for s in srcs)
     entities = EntityTable()
     mentions = entities.add_article(srcs, analyses, None)
@@ -48,12 +55,7 @@ def focus(
 ) -> list[dict]:
     """The article_focus rows of one article (title, bullets, body paragraphs, dateline city),
     with the entity's name of each place as "place"."""
-    srcs = [Source(ARTICLE_ID, 1, "title", 1, title, "d", 1)] if title else []
-    srcs += [Source(ARTICLE_ID, 1, "bullet", i, t, "d", 2 + i) for i, t in enumerate(bullets, 1)]
-    srcs += [
-        Source(ARTICLE_ID, 1, "paragraph", i, text, "d", 10 + i)
-        for i, text in enumerate(paragraphs, start=1)
-    ]
+    srcs = sources(paragraphs, title, bullets)
     analyses = analyse_texts(s.text for s in srcs)
     entities = EntityTable()
     mentions = entities.add_article(srcs, analyses, dateline)

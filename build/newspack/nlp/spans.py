@@ -150,9 +150,7 @@ def _lead_name_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
         words = match.group().split()
         if not is_name_lead(words) or any(s.start < end and start < s.end for s in spans):
             continue
-        sentence = next(
-            (x.text.strip() for x in doc.sents if x.start_char <= start < x.end_char), text
-        )
+        sentence = _sentence_at(doc, start, text)
         added.append(SpanFound(start, end, "PERSON", sentence))
     return added
 
@@ -161,16 +159,28 @@ def _festival_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
     """Festivals ("Eid Al-Fitr"), over the model's pieces of them ("Al-Fitr" PERSON)."""
     added = []
     for start, end in kinds.festival_spans(text):
-        inside = [i for i, s in enumerate(spans) if start <= s.start and s.end <= end]
-        if any(s.start < end and start < s.end for s in spans if spans.index(s) not in inside):
+        pieces = _pieces(spans, start, end)
+        if any(s.start < end and start < s.end for i, s in enumerate(spans) if i not in pieces):
             continue  # part of a longer name ("Eid Milad-un-Nabi Committee")
-        for i in inside:
-            spans[i] = replace(spans[i], label="_DROP")
-        sentence = next(
-            (x.text.strip() for x in doc.sents if x.start_char <= start < x.end_char), text
-        )
-        added.append(SpanFound(start, end, "EVENT", sentence))
+        added.append(_over_pieces(spans, pieces, start, end, "EVENT", doc, text))
     return added
+
+
+def _pieces(spans: list[SpanFound], start: int, end: int) -> list[int]:
+    """Indexes of the spans that lie inside start-end."""
+    return [i for i, s in enumerate(spans) if start <= s.start and s.end <= end]
+
+
+def _over_pieces(spans, pieces: list[int], start: int, end: int, label: str, doc, text):
+    """A name the rules read whole, its pieces from the model marked "_DROP"."""
+    for i in pieces:
+        spans[i] = replace(spans[i], label="_DROP")
+    return SpanFound(start, end, label, _sentence_at(doc, start, text))
+
+
+def _sentence_at(doc, start: int, text: str) -> str:
+    """The sentence of the model's parse that holds the character at start."""
+    return next((x.text.strip() for x in doc.sents if x.start_char <= start < x.end_char), text)
 
 
 def _dateline_span(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
@@ -197,9 +207,7 @@ def _rule_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
     for start, end, label in found:
         if any(s.start < end and start < s.end for s in spans):
             continue
-        sentence = next(
-            (x.text.strip() for x in doc.sents if x.start_char <= start < x.end_char), text
-        )
+        sentence = _sentence_at(doc, start, text)
         added.append(SpanFound(start, end, label, sentence))
     return added
 
@@ -211,15 +219,10 @@ def _definition_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]
     for pattern in (_DEFINITION, _BRACKET_DEFINITION):
         for match in pattern.finditer(text):
             start, end = _long_form(match)
-            inside = [i for i, s in enumerate(spans) if start <= s.start and s.end <= end]
+            inside = _pieces(spans, start, end)
             if any(spans[i].start == start and spans[i].end == end for i in inside):
                 continue
-            for i in inside:
-                spans[i] = replace(spans[i], label="_DROP")
-            sentence = next(
-                (s.text.strip() for s in doc.sents if s.start_char <= start < s.end_char), text
-            )
-            added.append(SpanFound(start, end, "ORG", sentence))
+            added.append(_over_pieces(spans, inside, start, end, "ORG", doc, text))
     return added
 
 

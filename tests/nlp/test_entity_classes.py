@@ -100,3 +100,22 @@ def test_spellings_of_a_place_resolve_where_the_article_names_its_country(name, 
     place = default_gazetteer().resolve(name, frozenset(context))
     found = place and (place.subdivision_code if place.kind == "subdivision" else place.name)
     assert found == expected
+
+
+def test_festivals_the_model_read_whole_stay_and_islands_are_no_festivals():
+    found = entities("Millions marked Eid Al-Adha, Christmas Day and Easter Sunday this year.")
+    assert {
+        ("EVENT", "Eid Al-Adha"),
+        ("EVENT", "Christmas Day"),
+        ("EVENT", "Easter Sunday"),
+    } <= found
+    assert not any(
+        name.startswith("Christmas Island")
+        for _, name in entities("Flights to Christmas Island resumed on Monday.")
+        if _ == "EVENT"
+    )
+
+
+def test_a_person_named_like_a_faith_stays_a_person():
+    found = entities("Egyptian striker Islam Issa scored twice.", "Islam said he was happy.")
+    assert ("NORP", "Islam") not in found and ("PERSON", "Islam Issa") in found

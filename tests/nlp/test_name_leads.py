@@ -41,3 +41,8 @@ def test_leads_stay_in_names_and_royal_titles_do_not():
     )
     assert {"Raja Pervez Ashraf", "Syed Yousuf Raza Gilani", "Pir Noorul Haq Qadri"} <= found
     assert "Haitham bin Tarik" in found and not any(n.startswith("Sultan") for n in found)
+
+
+def test_a_gulf_ruling_family_name_makes_the_lead_a_title():
+    assert not is_name_lead("Sheikh Tamim Al-Thani".split())
+    assert not is_name_lead("Sultan Haitham Al-Said".split())

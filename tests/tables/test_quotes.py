@@ -142,3 +142,37 @@ def test_quotes_and_speakers(text, quotation, speaker):
 )
 def test_quotations_are_three_words_or_more(text, expected):
     assert [text[q.start : q.end] for q in quotations(text)] == expected
+
+
+@pytest.mark.parametrize(
+    "paragraphs",
+    [
+        # The quotation ends its sentence: the next sentence's subject did not say it.
+        (
+            "The army said its troops had cleared “dozens of hideouts in the area.” The "
+            "provincial health department said 40 people were treated.",
+        ),
+        # Someone the article does not name, or someone speaking for the person named.
+        (
+            "ISLAMABAD: Interior Minister Mohsin Naqvi met police chiefs.",
+            "“We have arrested dozens of suspects,” an official said.",
+        ),
+        ("“The verdict will be challenged in every court,” Imran Khan’s lawyer told reporters.",),
+        ("“We want the truth and nothing less,” said the family of Jamal Khashoggi.",),
+        # "They" is as often residents as an organisation.
+        ("The UN said aid trucks were blocked.", "“We had nowhere to go at all,” they said."),
+        # A quoted title of a work is no speech.
+        ("Netflix announced “The Kingdom of Sand and Stars” for next year.",),
+    ],
+)
+def test_no_speaker_is_better_than_a_wrong_one(paragraphs):
+    assert [r["speaker"] for r in attribute(*paragraphs)] == [None]
+
+
+def test_a_new_speaker_after_a_quotation_is_the_one_a_colon_frame_continues():
+    rows = attribute(
+        "“We will rebuild the city,” said Sharjeel Memon. Karachi mayor Murtaza Wahab told "
+        "Arab News:",
+        "“The drains will be cleaned before the monsoon reaches the coast.”",
+    )
+    assert [r["speaker"] for r in rows] == ["Sharjeel Memon", "Murtaza Wahab"]

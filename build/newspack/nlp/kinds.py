@@ -83,8 +83,8 @@ def is_religion(surface: str) -> bool:
 
 
 def is_festival(surface: str) -> bool:
-    """A festival or holiday ("Eid Al-Fitr", "Eid"): an EVENT."""
-    return surface.split()[0] in _kinds()["festival_words"] if surface.strip() else False
+    """A festival or holiday by its full name ("Eid Al-Fitr", "Christmas Day"): an EVENT."""
+    return bool(_festival_name().fullmatch(surface))
 
 
 def is_facility(surface: str) -> bool:
@@ -146,7 +146,8 @@ def _event_name() -> re.Pattern[str]:
 @derived
 def _festival_name() -> re.Pattern[str]:
     words = "|".join(map(re.escape, _kinds()["festival_words"]))
-    return re.compile(rf"\b(?:{words})\s+(?:[Aa]l-|[Uu]l-)?[A-Z][\w’'-]*(?![\w-])")
+    # "Christmas Island" and "Easter Island" are places, not holidays.
+    return re.compile(rf"\b(?:{words})\s+(?:[Aa]l-|[Uu]l-)?(?!Islands?\b)[A-Z][\w’'-]*(?![\w-])")
 
 
 def festival_spans(text: str) -> list[tuple[int, int]]:

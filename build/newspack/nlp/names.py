@@ -68,6 +68,9 @@ def is_name_lead(words: list[str]) -> bool:
         and words[0].lower() in _title_given_names()
         and words[0][:1].isupper()
         and not any(w.lower() in patronymics() for w in rest)
+        # "Sheikh Tamim Al-Thani", "Sultan Haitham Al-Said": a Gulf ruling family's name
+        # makes the first word the ruler's title
+        and not any(re.match(r"(?i)al[-\s]|al$", w) for w in rest)
         and looks_like_name(rest)
         and not any(_is_title(w) for w in rest)
     )
@@ -101,6 +104,11 @@ def _is_title(word: str) -> bool:
 @derived
 def _role_words() -> frozenset[str]:
     return frozenset(load_rules("titles")) | frozenset(load_rules("names")["core_posts"])
+
+
+def is_title_word(word: str) -> bool:
+    """A title ("Sheikh", "Emir", "Minister"): a span of titles alone names no one."""
+    return _is_title(word) or word.lower() in _royal_titles()
 
 
 def _is_role_word(word: str) -> bool:

@@ -17,6 +17,7 @@ from newspack.nlp.names import (
     clean_span,
     is_listing_name,
     is_name_lead,
+    is_title_word,
     looks_like_name,
     org_words,
 )
@@ -96,6 +97,7 @@ def _joined_names(text: str, spans: list[SpanFound]) -> list[SpanFound]:
             and span.label in ("PERSON", "ORG")
             and text[last.end : span.start] == " "
             and _is_name_tail(text[span.start : span.end])
+            and not all(is_title_word(w) for w in text[last.start : last.end].split())
             and len(text[last.start : span.end].split()) <= MAX_NAME_WORDS
         ):
             joined[-1] = replace(last, end=span.end)
@@ -162,6 +164,8 @@ def _festival_spans(text: str, doc, spans: list[SpanFound]) -> list[SpanFound]:
         pieces = _pieces(spans, start, end)
         if any(s.start < end and start < s.end for i, s in enumerate(spans) if i not in pieces):
             continue  # part of a longer name ("Eid Milad-un-Nabi Committee")
+        if any(spans[i].start == start and spans[i].end == end for i in pieces):
+            continue  # the model read it whole: its type is the festival's (canonical.py)
         added.append(_over_pieces(spans, pieces, start, end, "EVENT", doc, text))
     return added
 

@@ -124,8 +124,8 @@ def _resolve_name(m: Mention, ctx: ArticleContext) -> tuple[str, str, str]:
     words = surface.split()
     if kinds.is_region(surface):
         return surface.removeprefix("the ").removeprefix("The "), "LOC", AS_WRITTEN
-    if kinds.is_religion(surface):
-        return surface, "NORP", AS_WRITTEN
+    if kinds.is_religion(surface) and not ctx.person_index.the_one(surface):
+        return surface, "NORP", AS_WRITTEN  # unless a person of the article is so named
     if kinds.is_festival(surface):
         return surface, "EVENT", AS_WRITTEN
     if kinds.is_product(surface):

@@ -51,9 +51,9 @@ def _attributions() -> dict[str, re.Pattern[str]]:
     """The patterns of "..., said X", "..., X said" and "X said: ..." (rules/quotes.yaml)."""
     verbs = "|".join(map(re.escape, load_rules("quotes")["speech_verbs"]))
     return {
-        "after_verb_first": re.compile(rf"^[\s,]*(?:{verbs})\s+{_SPEAKER}{_SPEAKER_END}"),
-        "after_speaker_first": re.compile(rf"^[\s,]*{_SPEAKER}\s+(?:{verbs})\b"),
-        "before": re.compile(rf"{_SPEAKER}\s+(?:{verbs})(?:\s+that)?[\s:,]*$"),
+        "after_verb_first": re.compile(rf"^[\s,]*(?P<verb>{verbs})\s+{_SPEAKER}{_SPEAKER_END}"),
+        "after_speaker_first": re.compile(rf"^[\s,]*{_SPEAKER}\s+(?P<verb>{verbs})\b"),
+        "before": re.compile(rf"{_SPEAKER}\s+(?P<verb>{verbs})(?:\s+that)?[\s:,]*$"),
     }
 
 
@@ -66,6 +66,8 @@ class Quote:
     speaker: Speaker | None = None
     cue: str | None = None
     pending: SpeechCue | None = None  # a cue whose subject named no one known yet
+    used: SpeechCue | None = None  # the cue that attributes it
+    is_name: bool = False  # a quoted title of a work or a slogan ("The Kingdom of Sand")
 
 
 def quotations(text: str, in_title: bool = False) -> list[Quote]:
@@ -96,10 +98,12 @@ def _cue_for(text: str, quote: Quote, quotes: list[Quote], cues) -> SpeechCue | 
     speech verb before it wins over an "according to" after it ("X said Tabuk “...,”
     according to SPA": X spoke, the agency reported it)."""
     outside = [c for c in cues if not _inside(c.verb_start, quotes)]
+    ended = _ends_sentence(text, quote)
     after = [
         c
         for c in outside
-        if quote.close_at <= c.verb_start <= quote.close_at + CUE_REACH
+        if not ended
+        and quote.close_at <= c.verb_start <= quote.close_at + CUE_REACH
         and not _SENTENCE_END.search(text[quote.close_at : c.verb_start])
         and not _inside_between(quote.close_at, c.verb_start, quotes)
     ]
@@ -117,16 +121,25 @@ def _cue_for(text: str, quote: Quote, quotes: list[Quote], cues) -> SpeechCue | 
     return last_before
 
 
+def _ends_sentence(text: str, quote: Quote) -> bool:
+    """The quotation closes its sentence: it ends with a full stop, question or exclamation
+    mark and a capital starts what follows (“... in the area.” Gaza's ministry said ...);
+    “Are you sure?” he asked goes on."""
+    closes = text[quote.start : quote.end].rstrip()[-1:] in (".", "!", "?")
+    after = text[quote.close_at :].lstrip(' ”"’')
+    return closes and (not after or after[:1].isupper())
+
+
 def _inside_between(start: int, end: int, quotes: list[Quote]) -> bool:
     """Another quotation lies between two points (its cue belongs to it)."""
     return any(start <= q.open_at and q.close_at <= end for q in quotes)
 
 
-def surface_speaker(text: str, quote: Quote) -> tuple[str, int] | None:
-    """The speaker phrase of the surface patterns ("..., said X"), with its offset."""
+def surface_speaker(text: str, quote: Quote) -> tuple[str, int, str] | None:
+    """The speaker phrase of the surface patterns ("..., said X"), its offset and verb."""
     after = text[quote.close_at :]
     patterns = _attributions()
-    for name in ("after_verb_first", "after_speaker_first"):
+    for name in () if _ends_sentence(text, quote) else ("after_verb_first", "after_speaker_first"):
         if match := patterns[name].match(after):
             return _phrase(match, quote.close_at)
     if match := patterns["before"].search(text[: quote.open_at]):
@@ -134,25 +147,37 @@ def surface_speaker(text: str, quote: Quote) -> tuple[str, int] | None:
     return None
 
 
-def _phrase(match: re.Match[str], offset: int) -> tuple[str, int] | None:
+def _phrase(match: re.Match[str], offset: int) -> tuple[str, int, str] | None:
     speaker = match["speaker"].strip().rstrip(".")
     if re.search(r"[.;:!?]\s", speaker):
         return None  # the phrase ran over a sentence end
-    return speaker, offset + match.start("speaker")
+    return speaker, offset + match.start("speaker"), match["verb"].lower()
 
 
 def _attribute(src: Source, quote: Quote, quotes, analysis, mentions, ctx) -> None:
     """Steps 1-2 of the sieve for one quotation."""
     text = src.text
+    quote.is_name = _is_title_case(text[quote.start : quote.end])
+    if quote.is_name:
+        return
     cue = _cue_for(text, quote, quotes, analysis.cues)
     if cue:
-        quote.cue = cue.verb
+        quote.cue, quote.used = cue.verb, cue
         quote.speaker = _cue_speaker(text, cue, mentions, ctx)
         has_subject = cue.subject_start is not None
         quote.pending = None if quote.speaker or not has_subject else cue
     if quote.speaker is None and (found := surface_speaker(text, quote)):
         quote.speaker = ctx.resolve(found[0], found[1], mentions, "explicit")
-        quote.cue = quote.cue or "said"
+        quote.cue = quote.cue or found[2]
+
+
+def _is_title_case(quotation: str) -> bool:
+    """Every word of four letters or more capitalised, no sentence punctuation: the title
+    of a film, a book or a campaign, not speech."""
+    words = re.findall(r"[\w’'-]+", quotation)
+    long = [w for w in words if len(w) >= 4]
+    capitalised = bool(long) and all(w[:1].isupper() for w in long)
+    return capitalised and not re.search(r"[.,;!?]", quotation)
 
 
 def _cue_speaker(text: str, cue: SpeechCue, mentions, ctx: SpeakerContext) -> Speaker | None:
@@ -169,8 +194,14 @@ def _cue_speaker(text: str, cue: SpeechCue, mentions, ctx: SpeakerContext) -> Sp
         if found := ctx.resolve(issuer, cue.issuer_start, mentions, "organisation"):
             return as_rule(found, "organisation")
     speaker = ctx.resolve(phrase, cue.subject_start, mentions, "parse_subject", role)
-    if speaker is None and cue.tree_start is not None:
-        speaker = ctx.one_name_in(cue.tree_start, cue.tree_end, mentions)
+    if speaker is None and cue.role_start is not None:
+        # "KSrelief’s regional director, Dr. Saeed Al-Shahrani": the name set beside the
+        # description (never a name inside it: "Imran Khan’s lawyer" is not Imran Khan)
+        speaker = ctx.one_name_in(cue.role_start, cue.role_end, mentions)
+    if speaker is None and ctx.is_post(phrase) and cue.tree_start is not None:
+        # "Minister for Overseas Pakistanis ... Chaudhry Salik Hussain": a post the parse
+        # made the head, its holder named within it
+        speaker = ctx.one_name_in(cue.tree_start, cue.tree_end, mentions, (("PERSON",),))
     return speaker
 
 
@@ -190,13 +221,14 @@ def _continue(quotes: list[Quote], ctx: SpeakerContext) -> None:
     """Step 4: a quotation without a speaker takes its paragraph's or the one before's."""
     attributed = [q for q in quotes if q.speaker]
     for quote in quotes:
-        if quote.speaker:
+        if quote.speaker or quote.cue is not None or quote.is_name:
             continue
         if attributed:
             nearest = min(attributed, key=lambda q: abs(q.start - quote.start))
             quote.speaker = as_rule(nearest.speaker, "continuation")
-        elif quote.cue is None and quote.open_at <= 1 and (recent := ctx.recent_speaker(1)):
+        elif quote.open_at <= 1 and (recent := ctx.recent_speaker(1)):
             quote.speaker = as_rule(recent, "continuation")
+            ctx.spoke(recent)  # a quotation running over paragraphs: still the speaker
 
 
 def _events(src: Source, analysis, quotes: list[Quote]) -> list[tuple[int, str, object]]:
@@ -205,11 +237,9 @@ def _events(src: Source, analysis, quotes: list[Quote]) -> list[tuple[int, str, 
     and quotations."""
     events = [(s.start, "subject", s) for s in analysis.subjects]
     for cue in analysis.cues:
-        own = any(q.open_at <= cue.verb_start <= q.close_at + CUE_REACH for q in quotes)
-        if not _inside(cue.verb_start, quotes) and not own:
-            events.append(
-                (cue.verb_start if cue.subject_start is None else cue.subject_start, "cue", cue)
-            )
+        if not _inside(cue.verb_start, quotes):
+            at = cue.verb_start if cue.subject_start is None else cue.subject_start
+            events.append((at, "cue", cue))
     events += [(q.open_at, "quote", q) for q in quotes]
     order = {"subject": 0, "cue": 1, "quote": 2}
     return sorted(events, key=lambda e: (e[0], order[e[1]]))
@@ -226,6 +256,8 @@ def _read(src: Source, analysis, mentions, ctx: SpeakerContext) -> list[Quote]:
         if kind == "subject":
             ctx.focus_on(item.start, item.end, mentions)
         elif kind == "cue":
+            if any(q.used is item for q in quotes):
+                continue  # a quotation's own attribution: counted with it
             if speaker := _cue_speaker(src.text, item, mentions, ctx):
                 ctx.spoke(speaker)
         else:
@@ -233,9 +265,6 @@ def _read(src: Source, analysis, mentions, ctx: SpeakerContext) -> list[Quote]:
             if item.speaker:
                 ctx.spoke(item.speaker)
     _continue(quotes, ctx)
-    for quote in quotes:
-        if quote.speaker:
-            ctx.spoke(quote.speaker)
     return quotes
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from newspack.nlp.names import demonyms, looks_like_name
 from newspack.rules import derived, load_rules
@@ -20,8 +21,13 @@ from newspack.rules import derived, load_rules
 SPEAKER_TYPES = ("PERSON", "ORG")
 PRONOUN_REACH = 2  # texts between a pronoun and the person or organisation it means
 STATEMENT_REACH = 4  # texts between an organisation's words and "the statement added"
+# Characters before a mention read as its modifiers ("Saudi Ambassador Nawaf ...": Saudi).
+LEAD_IN_CHARS = 40
+# A description that picks no one in particular ("an official", "one analyst").
+_INDEFINITE = {"a", "an", "one", "another", "some", "several", "many", "two", "three"}
 MAX_DESCRIPTION_WORDS = 3  # "Pakistan’s commerce ministry"; longer is a clause, not a name
 _LINKS = {"by", "from", "of", "for", "in", "at", "on", "with", "to", "and", "or"}
+_OBJECT_LINKS = {"of", "for", "to", "with", "by", "from"}  # "the family of X": X's family
 _POSSESSIVES = {"his", "her", "its", "their"}
 _ARTICLES = {"the", "a", "an", "his", "her", "its", "their", "our"}
 
@@ -43,7 +49,7 @@ class Known:
     name: str
     entity_type: str
     roles: list[str] = field(default_factory=list)
-    sentences: list[str] = field(default_factory=list)
+    lead_ins: list[str] = field(default_factory=list)  # the words right before each mention
     last_seen: int = -1
 
 
@@ -58,6 +64,7 @@ def _role_words() -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in load_rules("quotes")["speaker_roles"].items()}
 
 
+@derived
 def _role_heads() -> frozenset[str]:
     return frozenset(_role_words())
 
@@ -102,7 +109,7 @@ class SpeakerContext:
             known.last_seen = self.clock
             if m.get("role"):
                 known.roles.append(m["role"])
-            known.sentences.append(m.get("sentence") or "")
+            known.lead_ins.append(text[max(0, m["start"] - LEAD_IN_CHARS) : m["start"]])
         for a in appositions:
             for m in self.mentions_in(mentions, a.start, a.end, SPEAKER_TYPES):
                 self._known(m["entity_id"]).roles.append(text[a.role_start : a.role_end])
@@ -129,14 +136,20 @@ class SpeakerContext:
     def focus_on(self, start: int, end: int, mentions) -> None:
         """A sentence's subject that is a named person or organisation: who a following
         "he" or "it" most likely means."""
-        for m in self.mentions_in(mentions, start, end, SPEAKER_TYPES):
+        named = self.mentions_in(mentions, start, end, SPEAKER_TYPES)
+        if len({m["entity_id"] for m in named}) > 1:
+            self._focus.pop("PERSON", None)  # "X and Y spoke": "she" is neither for sure
+            return
+        for m in named:
             known = self._known(m["entity_id"])
             self._focus[known.entity_type] = (self._speaker(known, "pronoun"), self.clock)
             return
 
-    def one_name_in(self, start: int, end: int, mentions) -> Speaker | None:
+    def one_name_in(
+        self, start: int, end: int, mentions, kinds=(("PERSON",), ("ORG",))
+    ) -> Speaker | None:
         """The one person (else the one organisation) named in a phrase, if only one is."""
-        for types in (("PERSON",), ("ORG",)):
+        for types in kinds:
             ids = {m["entity_id"] for m in self.mentions_in(mentions, start, end, types)}
             if len(ids) == 1:
                 return self._speaker(self._known(ids.pop()), "parse_subject")
@@ -150,6 +163,10 @@ class SpeakerContext:
             if 0 <= at - m["end"] <= 1:
                 return self._speaker(self._known(m["entity_id"]), "explicit")
         return None
+
+    def is_post(self, phrase: str) -> bool:
+        """The phrase's head names a post ("Minister", "the envoy")."""
+        return _head(phrase) in _role_heads()
 
     def is_document(self, phrase: str) -> bool:
         return _head(phrase) in _statement_nouns()
@@ -183,9 +200,13 @@ class SpeakerContext:
         phrase = phrase.strip(" ,;:")
         if not phrase:
             return None
+        if _words(phrase) and _words(phrase)[0].lower() in _INDEFINITE:
+            return None  # "an official said": someone the article does not say
         words = [w for w in _words(phrase) if w.lower() not in _ARTICLES]
         if not words:
             return None
+        if len(words) == 1 and words[0].lower() in _role_words():
+            return self._by_role(words[0].lower(), [])  # "PM", "Envoy" in a title
         if len(words) == 1 and words[0].lower() in _pronouns():
             return self._pronoun(words[0].lower())
         named = self._named(phrase, start, start + len(phrase), mentions, rule, role)
@@ -206,7 +227,9 @@ class SpeakerContext:
         """A name: the mention the phrase's last word is part of, or a name no mention has."""
         head_at = start + len(phrase.rstrip(" ’'s")) - 1
         for m in self.mentions_in(mentions, start, end, SPEAKER_TYPES):
-            if m["start"] <= head_at < m["end"]:
+            if m["start"] <= head_at < m["end"] and not _describes_another(
+                phrase, m["start"] - start
+            ):
                 return self._speaker(self._known(m["entity_id"]), rule, role)
         # A name the model missed: two capitalised words at least, since one may be a
         # common noun that starts the sentence ("Officials said").
@@ -290,6 +313,17 @@ class SpeakerContext:
         return Speaker(known.name, known.entity_id, rule, role, known.entity_type)
 
 
+def _describes_another(phrase: str, name_at: int) -> bool:
+    """The name is the object of a description ("the family of Jamal Khashoggi", "a
+    relative of X"): the phrase speaks for someone else. A post before a name ("Minister of
+    Interior X", "health minister X") is the person's own."""
+    before = _words(phrase[:name_at])
+    return any(
+        link.lower() in _OBJECT_LINKS and noun[:1].islower() and noun.lower() not in _role_heads()
+        for noun, link in pairwise(before)
+    )
+
+
 def _described_organisation(words: list[str]) -> Speaker | None:
     """An organisation the article describes but never names ("the commerce ministry"): the
     description is its name when a word says which one; "the ministry" alone says nothing."""
@@ -312,5 +346,5 @@ def _fits(known: Known, modifier: str) -> bool:
     """A word of the description ("Saudi", "foreign") is in the person's role or context."""
     word = modifier.lower()
     return any(word in r.lower() for r in known.roles) or any(
-        word in s.lower() for s in known.sentences
+        word in s.lower() for s in known.lead_ins
     )

@@ -2,7 +2,8 @@
 
 The package's text is untrusted (a scraped title can hold `<script>`), so every value goes
 through `esc` before it reaches a page, and markdown is rendered with raw HTML turned off.
-Pages are plain HTML with one local stylesheet: no script, no font or file from elsewhere.
+Pages are plain HTML with one local stylesheet: no script (but on the SQL page, whose script
+is the site's own), no font or file from elsewhere.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ CELL_CHARS = 160  # longer cells (article paragraphs) are cut in previews, in fu
 NAV = [
     ("index.html", "Overview"),
     ("examples.html", "Example queries"),
+    ("sql.html", "SQL"),
     ("changelog.html", "Changelog"),
     ("downloads.html", "Downloads"),
 ]
@@ -90,10 +92,21 @@ def _nav_link(href: str, text: str, current: str) -> str:
     return f'<a href="{esc(href)}"{marker}>{esc(text)}</a>'
 
 
+FOOTER = "Works offline: no scripts, no external files."
+
+
 def page(
-    title: str, site_title: str, version: str, current: str, tables: list[str], body: str
+    title: str,
+    site_title: str,
+    version: str,
+    current: str,
+    tables: list[str],
+    body: str,
+    head: str = "",
+    footer: str = FOOTER,
 ) -> str:
-    """A whole page: head, navigation (pages, then tables), the body, a footer."""
+    """A whole page: head (with `head`, HTML), navigation (pages, then tables), the body, a
+    footer (`footer`, HTML)."""
     nav = " ".join(_nav_link(href, text, current) for href, text in NAV)
     table_links = " ".join(_nav_link(table_page(name), name, current) for name in tables)
     return f"""<!DOCTYPE html>
@@ -104,7 +117,7 @@ def page(
 <title>{esc(title)} · {esc(site_title)}</title>
 <link rel="stylesheet" href="{STYLESHEET}">
 <link rel="icon" href="{FAVICON}" type="image/svg+xml">
-</head>
+{head}</head>
 <body>
 <header class="site">
 <div class="wrap">
@@ -118,7 +131,7 @@ def page(
 {body}
 </main>
 <footer class="wrap">Made by newspack from the data package, version {esc(version)}.
-Works offline: no scripts, no external files.</footer>
+{footer}</footer>
 </body>
 </html>
 """

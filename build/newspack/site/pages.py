@@ -24,9 +24,9 @@ RESULT_ROWS = 20  # rows shown of an example query's result
 WIDE_CHART = "places-map"  # the map takes a whole row: places need room for their labels
 
 
-def _page(package: Package, title: str, current: str, body: str) -> str:
+def _page(package: Package, title: str, current: str, body: str, **extra: str) -> str:
     name = str(package.descriptor.get("name") or "dataset")
-    return page(title, name, package.version, current, list(package.tables), body)
+    return page(title, name, package.version, current, list(package.tables), body, **extra)
 
 
 def _first_sentence(text: str) -> str:
@@ -239,6 +239,11 @@ def examples(package: Package, results: list[ExampleResult]) -> str:
             body.append(data_table(result.columns, shown, "data result"))
         body.append("</section>")
     return _page(package, "Example queries", "examples.html", "\n".join(body))
+
+
+def sql(package: Package, head: str, body: str, footer: str) -> str:
+    """The SQL page (its head, body and footer made by sql.py)."""
+    return _page(package, "SQL", "sql.html", body, head=head, footer=footer)
 
 
 def changelog(package: Package) -> str:

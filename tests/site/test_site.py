@@ -134,6 +134,7 @@ def parse(path: Path) -> Page:
 def test_every_page_is_built(site):
     expected = {"index.html", "examples.html", "sql.html", "changelog.html", "downloads.html"}
     expected |= {f"table-{name}.html" for name in table_names()}
+    expected |= {"readme.html"} | {f"guide-{p.stem}.html" for p in (REPO / "docs").glob("*.md")}
     assert {p.name for p in site.glob("*.html")} == expected
     for name in expected:
         assert "</html>" in (site / name).read_text(encoding="utf-8")
@@ -273,6 +274,12 @@ def test_hostile_text_is_escaped(tmp_path):
     releases = json.loads((package / "releases.json").read_text(encoding="utf-8"))
     releases["releases"][0]["url"] = "javascript:alert('release')"
     (package / "releases.json").write_text(json.dumps(releases), encoding="utf-8")
+    (package / "docs").mkdir()
+    (package / "docs" / "releases.md").write_text(
+        "# Releases <script>alert('heading')</script>\n\n<script>alert('guide')</script>\n\n"
+        "[a](javascript:alert(1)) [b](<javascript:alert(2)>) [c](../../etc/passwd)\n",
+        encoding="utf-8",
+    )
 
     site = tmp_path / "site"
     build_site(package, site)
@@ -282,6 +289,22 @@ def test_hostile_text_is_escaped(tmp_path):
         assert "<img src=x" not in text and 'href="javascript:' not in text.lower(), name
     assert "&lt;script&gt;alert(&quot;title&quot;)&lt;/script&gt;" in pages["table-articles.html"]
     assert "&lt;script&gt;" in pages["index.html"] and "&lt;script&gt;" in pages["changelog.html"]
+    assert "<p>&lt;script&gt;alert('guide')&lt;/script&gt;</p>" in pages["guide-releases.html"]
+    assert "etc/passwd" not in pages["guide-releases.html"]  # a link out of the repository
+
+
+def test_guides_are_pages_with_working_links(site):
+    """README.md and docs/*.md are pages of the site: a guide's link to another is a link to
+    its page (anchors as GitHub makes them), to any other file of the repository a link to it
+    on the home page; every internal one resolves (test_every_internal_link_resolves)."""
+    readme = parse(site / "readme.html")
+    assert "set-up-two-commands" in readme.ids
+    guides = [link for link in readme.links if link.startswith("guide-")]
+    assert guides, "the README links to no guide page"
+    assert "changelog.html" in readme.links
+    assert not [link for link in readme.links if ".md" in link and "://" not in link]
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert 'aria-label="Guides"' in index and 'href="readme.html"' in index
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:

@@ -79,6 +79,8 @@ def build_site(
         files[sql.SCRIPT] = resources.files(__name__).joinpath(sql.SCRIPT).read_bytes()
     for table in package.tables.values():
         files[table_page(table.name)] = pages.table(package, table)
+    for href in pages.guide_pages(package):
+        files[href] = pages.guide_page(package, href)
     for chart in charts:
         files[f"charts/{chart.name}.svg"] = chart.svg
     vendored = [f"{sql.VENDOR}/{name}" for name in sorted(engine.files)] if engine else []

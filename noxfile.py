@@ -113,6 +113,13 @@ def site(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def docs(session: nox.Session) -> None:
+    """Rewrite the reference part of docs/command-line.md from the command's own help."""
+    _install(session)
+    session.run("python", "-m", "newspack.dev.cli_docs", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def release(session: nox.Session) -> None:
     """Release the data: bump the version by the rule, write dist/newspack-X.Y.Z.zip,
     CHANGELOG.md and releases.json (pass --bump major|minor|patch to override)."""

@@ -50,7 +50,8 @@ def guide_pages(package: Package) -> dict[str, tuple[str, str, str]]:
         heading = next(
             (line[2:].strip() for line in text.splitlines() if line.startswith("# ")), ""
         )
-        title = "Read me" if source == "README.md" else heading or source
+        # "Data dictionary: <the package's title>" is "Data dictionary" in the navigation.
+        title = "Read me" if source == "README.md" else heading.split(":")[0] or source
         out[href] = (source, title, text)
     return out
 
@@ -59,6 +60,9 @@ def guide_page(package: Package, href: str) -> str:
     """The page of a guide: its markdown, links to other guides made links to their pages,
     links to other files of the repository made links to them on its home page."""
     source, title, text = guide_pages(package)[href]
+    first, _, rest = text.partition("\n")
+    if first.startswith("<!--") and first.endswith("-->"):
+        text = rest  # a generated file's marker comment (the data dictionary's): not shown
     body = guide(text, _guide_links(package, source))
     return _page(package, title, href, f'<div class="prose">{body}</div>')
 

@@ -74,3 +74,23 @@ def test_the_check_finds_a_wrong_option():
     assert ("sight", "") in found
     assert ("site", "--engine-cache") in mentions("`site --engine-cache DIR`", set(commands))
     assert mentions('`newspack query "SELECT a --b FROM t"`', set(commands)) == [("query", "")]
+
+
+def test_the_readme_is_a_front_page_linking_every_guide():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 200
+    for guide in sorted((REPO / "docs").glob("*.md")):
+        assert f"](docs/{guide.name}" in readme, guide.name
+
+
+def test_relative_links_of_the_guides_lead_to_files():
+    broken = []
+    for guide in GUIDES:
+        text = FENCE.sub("", guide.read_text(encoding="utf-8"))
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            path = target.split("#", 1)[0]
+            if not path or re.match(r"[a-z]+:", path):
+                continue
+            if not (guide.parent / path).exists():
+                broken.append(f"{guide.name}: {target}")
+    assert broken == []

@@ -98,10 +98,25 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def site(session: nox.Session) -> None:
-    """Build the static dataset site into site/ from the package (pass --out DIR to move it)."""
+    """Build the static dataset site into site/ from the package (pass --out DIR to move it);
+    its SQL page's engine (DuckDB-WASM, pinned in build/newspack/site/engine/) is installed
+    with npm once into nox's cache folder."""
     _install(session)
+    engines = Path(session.cache_dir) / "sql-engine"
     # Options given after -- come last and win over these defaults.
-    session.run("newspack", "site", "--package", ".", "--out", "site", *session.posargs)
+    session.run(
+        "newspack",
+        "site",
+        *("--package", ".", "--out", "site", "--engine-cache", str(engines)),
+        *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON, default=False)
+def docs(session: nox.Session) -> None:
+    """Rewrite the reference part of docs/command-line.md from the command's own help."""
+    _install(session)
+    session.run("python", "-m", "newspack.dev.cli_docs", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

@@ -637,9 +637,10 @@ def test_7_a_pipe_in_the_package_is_refused_not_waited_on(repo_package, tmp_path
 def _readme_example(package: Path, sql: str) -> None:
     readme = package / "README.md"
     text = readme.read_text(encoding="utf-8")
-    example = f"\n\nA hostile example:\n\n```sql\n{sql};\n```\n"
-    marker = "\nViews: `article_text`"
-    readme.write_text(text.replace(marker, example + marker, 1), encoding="utf-8")
+    example = f"\nA hostile example:\n\n```sql\n{sql};\n```\n"
+    marker = "## Querying with DuckDB\n"  # the example opens the README's query section
+    assert marker in text
+    readme.write_text(text.replace(marker, marker + example, 1), encoding="utf-8")
 
 
 @pytest.mark.parametrize(

@@ -448,16 +448,38 @@ def site(
             show_default="site/ in the package folder",
         ),
     ] = None,
+    sql_engine: Annotated[
+        bool,
+        typer.Option(
+            help="Bundle the SQL page's engine (DuckDB-WASM, pinned; installed once with npm "
+            "into --engine-cache). Without it, or without npm, the SQL page says it is missing."
+        ),
+    ] = True,
+    engine_cache: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder newspack keeps the SQL engine in (new, empty, or one newspack made).",
+            show_default="$XDG_CACHE_HOME/newspack/sql-engine",
+        ),
+    ] = None,
 ) -> None:
-    """Build the static dataset site (overview, data dictionary, examples, downloads)."""
+    """Build the static dataset site (overview, data dictionary, examples, SQL, downloads)."""
     from newspack.releases.untrusted import Refused
+    from newspack.site import EngineUnavailable, SiteError, build_site
     from newspack.site import NotOwned as SiteNotOwned
-    from newspack.site import SiteError, build_site
+    from newspack.site.engine import prepare_engine
+
+    def engine():
+        try:
+            return prepare_engine(engine_cache)
+        except EngineUnavailable as error:
+            say(f"{error}; the site's SQL page says it has no engine", "yellow", "warning")
+            raise
 
     package = _folder(package)
     out = out if out is not None else package / "site"
     try:
-        written = build_site(package, out)
+        written = build_site(package, out, engine if sql_engine else None)
     except (SiteError, SiteNotOwned, Refused) as error:
         raise fail(str(error)) from None
     except OSError as error:

@@ -1,7 +1,8 @@
 """The dataset site (stage 8), built from the committed package: every page and chart is
 there and drawn from the real rows, links resolve, two builds give the same bytes, hostile
 text is escaped, a user's folder is never replaced, and a real browser (headless Chromium)
-shows every page without an error."""
+shows every page without an error and runs the README's queries on the SQL page with the
+results DuckDB gives in Python."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ from typer.testing import CliRunner
 import newspack.site
 from newspack.cli import app
 from newspack.site import build_site
+from newspack.site.engine import EngineUnavailable, prepare_engine
+from newspack.site.examples import run_examples
+from newspack.site.package import read_package
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE_FILES = ["datapackage.json", "README.md", "CHANGELOG.md", "releases.json"]
@@ -41,11 +45,33 @@ CHROMIUM_ARGS = [
 runner = CliRunner()
 
 
+def _required(reason: str):
+    """A skip where the browser or the engine may be missing; a failure in CI."""
+    if os.environ.get("NEWSPACK_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"NEWSPACK_REQUIRE_BROWSER=1: {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
+def engine():
+    """The SQL page's engine bundle (installed with npm into the cache once), or None."""
+    try:
+        return prepare_engine()
+    except EngineUnavailable as error:
+        return str(error)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, engine) -> Path:
     out = tmp_path_factory.mktemp("site") / "site"
-    build_site(REPO, out)
+    build_site(REPO, out, None if isinstance(engine, str) else engine)
     return out
+
+
+def _engine_or_skip(engine):
+    if isinstance(engine, str):
+        _required(f"the SQL engine is not available: {engine}")
+    return engine
 
 
 def csv_rows(table: str, package: Path = REPO) -> list[dict[str, str]]:
@@ -106,8 +132,9 @@ def parse(path: Path) -> Page:
 
 
 def test_every_page_is_built(site):
-    expected = {"index.html", "examples.html", "changelog.html", "downloads.html"}
+    expected = {"index.html", "examples.html", "sql.html", "changelog.html", "downloads.html"}
     expected |= {f"table-{name}.html" for name in table_names()}
+    expected |= {"readme.html"} | {f"guide-{p.stem}.html" for p in (REPO / "docs").glob("*.md")}
     assert {p.name for p in site.glob("*.html")} == expected
     for name in expected:
         assert "</html>" in (site / name).read_text(encoding="utf-8")
@@ -169,11 +196,22 @@ def test_every_chart_is_drawn_from_the_data(site):
     assert len(points) == len(located) > 0
 
 
+def _example_statements() -> list[str]:
+    """The SQL of the README's query section, then the others of docs/using-the-data.md's."""
+    statements: list[str] = []
+    for guide in (REPO / "README.md", REPO / "docs" / "using-the-data.md"):
+        text = guide.read_text(encoding="utf-8")
+        section = text.split("## Querying with DuckDB", 1)[1].split("\n## ", 1)[0]
+        blocks = re.findall(r"```sql\n(.*?)```", section, re.S)
+        found = [s.strip() for b in blocks for s in re.split(r";\s*(?:\n|$)", b) if s.strip()]
+        statements += [s for s in found if s not in statements]
+    return statements
+
+
 def test_examples_show_every_readme_query_with_its_result(site):
+    statements = _example_statements()
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Querying with DuckDB", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```sql\n(.*?)```", section, re.S)
-    statements = [s.strip() for b in blocks for s in re.split(r";\s*(?:\n|$)", b) if s.strip()]
+    assert all(s in readme for s in statements[:3])  # the README's own come first
     page = (site / "examples.html").read_text(encoding="utf-8")
     from html import escape
 
@@ -197,9 +235,9 @@ def test_table_pages_link_their_foreign_keys(site):
     assert any(link == "data/entities.csv" for link in preview.links)
 
 
-def test_two_builds_are_byte_identical(site, tmp_path):
+def test_two_builds_are_byte_identical(site, engine, tmp_path):
     again = tmp_path / "again"
-    build_site(REPO, again)
+    build_site(REPO, again, None if isinstance(engine, str) else engine)
 
     def files(root: Path) -> dict[str, bytes]:
         return {
@@ -247,6 +285,12 @@ def test_hostile_text_is_escaped(tmp_path):
     releases = json.loads((package / "releases.json").read_text(encoding="utf-8"))
     releases["releases"][0]["url"] = "javascript:alert('release')"
     (package / "releases.json").write_text(json.dumps(releases), encoding="utf-8")
+    (package / "docs").mkdir()
+    (package / "docs" / "releases.md").write_text(
+        "# Releases <script>alert('heading')</script>\n\n<script>alert('guide')</script>\n\n"
+        "[a](javascript:alert(1)) [b](<javascript:alert(2)>) [c](../../etc/passwd)\n",
+        encoding="utf-8",
+    )
 
     site = tmp_path / "site"
     build_site(package, site)
@@ -256,6 +300,22 @@ def test_hostile_text_is_escaped(tmp_path):
         assert "<img src=x" not in text and 'href="javascript:' not in text.lower(), name
     assert "&lt;script&gt;alert(&quot;title&quot;)&lt;/script&gt;" in pages["table-articles.html"]
     assert "&lt;script&gt;" in pages["index.html"] and "&lt;script&gt;" in pages["changelog.html"]
+    assert "<p>&lt;script&gt;alert('guide')&lt;/script&gt;</p>" in pages["guide-releases.html"]
+    assert "etc/passwd" not in pages["guide-releases.html"]  # a link out of the repository
+
+
+def test_guides_are_pages_with_working_links(site):
+    """README.md and docs/*.md are pages of the site: a guide's link to another is a link to
+    its page (anchors as GitHub makes them), to any other file of the repository a link to it
+    on the home page; every internal one resolves (test_every_internal_link_resolves)."""
+    readme = parse(site / "readme.html")
+    assert "set-up-two-commands" in readme.ids
+    guides = [link for link in readme.links if link.startswith("guide-")]
+    assert guides, "the README links to no guide page"
+    assert "changelog.html" in readme.links
+    assert not [link for link in readme.links if ".md" in link and "://" not in link]
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert 'aria-label="Guides"' in index and 'href="readme.html"' in index
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -319,10 +379,7 @@ def _browser():
         sync_playwright = None
     if chromium and sync_playwright:
         return sync_playwright, chromium
-    reason = "the browser test needs Debian's chromium and the playwright package"
-    if os.environ.get("NEWSPACK_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"NEWSPACK_REQUIRE_BROWSER=1: {reason}")
-    pytest.skip(reason)
+    _required("the browser test needs Debian's chromium and the playwright package")
 
 
 @pytest.fixture
@@ -353,6 +410,8 @@ def test_every_page_renders_in_a_real_browser(site, served, tmp_path):
             page = context.new_page()
             _watch(context, page, served, problems)
             for html in sorted(site.glob("*.html")):
+                if html.name == "sql.html":
+                    continue  # its engine loads after the page: test_the_sql_page waits for it
                 page.goto(served + html.name, wait_until="load")
                 _check_images(page, html.name, problems)
             page.goto(served + "index.html", wait_until="load")
@@ -410,3 +469,157 @@ def _screenshot(page, tmp_path: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, folder / shot.name)
     return shot
+
+
+# --- the SQL page --------------------------------------------------------------------------
+
+RUN_ALL = """async (statements) => {
+    await window.newspackSQL.ready();
+    const out = [];
+    for (const sql of statements) out.push(await window.newspackSQL.run(sql));
+    return out;
+}"""
+
+
+def _cells(rows: list[list[str | None]]) -> list[tuple]:
+    """Rows to compare across engines: numbers as numbers (1500000.0 is 1500000), in order."""
+
+    def cell(value):
+        try:
+            return (0, float(value), "")
+        except (TypeError, ValueError):
+            return (1, 0.0, value) if value is not None else (2, 0.0, "")
+
+    return sorted(tuple(cell(v) for v in row) for row in rows)
+
+
+def test_the_sql_page_runs_the_readme_queries_as_duckdb_does(site, engine, served, tmp_path):
+    """One page load: every README query in the browser, against DuckDB in Python on the same
+    package; a syntax error is a message, not a console error; the row limit holds; the CSV
+    download is the result; nothing is requested from elsewhere."""
+    _engine_or_skip(engine)
+    sync_playwright, chromium = _browser()
+    expected = [r for example in run_examples(read_package(REPO)) for r in example.results]
+    assert [r.sql for r in expected] == _example_statements()
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(accept_downloads=True)
+            page = context.new_page()
+            _watch(context, page, served, problems)
+            page.goto(served + "sql.html", wait_until="load")
+            page.wait_for_selector("#sql-status.ready, #sql-status.failed", timeout=60_000)
+            status = page.inner_text("#sql-status")
+            assert status.startswith("Ready: 12 tables") and "SHA-256 checked" in status, status
+            results = page.evaluate(RUN_ALL, [r.sql for r in expected])
+            for want, got in zip(expected, results, strict=True):
+                assert got["error"] is None, f"{want.sql}\n{got['error']}"
+                assert got["columns"] == want.columns, want.sql
+                assert _cells(got["rows"]) == _cells(want.rows), want.sql
+
+            # The editor holds the first example; Run shows it as a table.
+            assert page.input_value("#sql-editor") == expected[0].sql
+            page.click("#sql-run")
+            page.wait_for_selector("#sql-result-table")
+            shown = page.locator("#sql-result-table tbody tr").count()
+            assert shown == len(expected[0].rows) > 0
+            with page.expect_download() as download:
+                page.click("#sql-csv")
+            with open(download.value.path(), encoding="utf-8", newline="") as stream:
+                csv_rows_ = list(csv.reader(stream))
+            assert csv_rows_[0] == expected[0].columns
+            assert _cells(csv_rows_[1:]) == _cells(
+                [[v if v is not None else "" for v in row] for row in expected[0].rows]
+            )
+
+            # A syntax error: its message on the page, no console error, no result left.
+            page.fill("#sql-editor", "SELEC title FROM articles")
+            page.click("#sql-run")
+            page.wait_for_selector("#sql-error:not([hidden])")
+            assert "syntax error" in page.inner_text("#sql-error")
+            assert page.locator("#sql-result-table").count() == 0
+
+            # A careless query stops at the page's row limit; files and URLs are refused.
+            page.fill("#sql-editor", "SELECT * FROM range(100000000)")
+            page.click("#sql-run")
+            page.wait_for_selector("#sql-result-table")
+            assert "Stopped after 10000 rows" in page.inner_text("#sql-note")
+            refused = page.evaluate(
+                RUN_ALL,
+                [
+                    "SELECT * FROM read_csv('data/articles.csv')",
+                    "SELECT * FROM 'https://example.org/x.csv'",
+                    "LOAD httpfs",
+                    "SET enable_external_access = true",
+                ],
+            )
+            assert all(r["error"] for r in refused), refused
+        finally:
+            browser.close()
+    assert problems == []
+
+
+def test_the_sql_page_from_a_file_says_to_serve_it(site, engine):
+    _engine_or_skip(engine)
+    page = (site / "sql.html").read_text(encoding="utf-8")
+    status = re.search(r'<p class="status" id="sql-status"[^>]*>(.*?)</p>', page, re.S)
+    assert status and "served over http" in status.group(1)
+    assert "python3 -m http.server" in status.group(1)
+    # The page loads nothing but the site's own files.
+    from html import unescape
+
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page)
+    assert "default-src 'none'" in unescape(policy.group(1))
+    assert "connect-src 'self'" in unescape(policy.group(1))
+
+
+def test_the_sql_page_checksums_are_the_files(site, engine):
+    import hashlib
+    import json
+
+    import duckdb
+
+    _engine_or_skip(engine)
+    page = (site / "sql.html").read_text(encoding="utf-8")
+    setup = re.search(r'<script type="application/json" id="sql-setup">(.*?)</script>', page)
+    files = json.loads(setup.group(1))["tables"]
+    assert [f["name"] for f in files] == table_names()
+    for entry in files:
+        data = (site / entry["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        assert f"<code>{entry['sha256']}</code>" in page  # shown to the reader too
+        count = duckdb.sql(f"SELECT count(*) FROM '{site / entry['file']}'").fetchall()[0][0]
+        assert count == len(csv_rows(entry["name"]))
+
+
+def test_without_an_engine_the_sql_page_says_so(tmp_path):
+    out = tmp_path / "site"
+    empty, cache = tmp_path / "bin", tmp_path / "cache"
+    empty.mkdir()
+    result = runner.invoke(
+        app,
+        ["site", "--package", str(REPO), "--out", str(out), "--engine-cache", str(cache)],
+        env={"PATH": str(empty), "COLUMNS": "1000"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "npm is not installed" in result.output
+    page = (out / "sql.html").read_text(encoding="utf-8")
+    assert page.count("was not bundled") == 1 and "npm is not installed" in page
+    assert "<script" not in page and not (out / "vendor").exists()
+    assert (out / "index.html").is_file() and (out / "parquet" / "articles.parquet").is_file()
+
+
+def test_hostile_examples_cannot_leave_the_sql_pages_data_block(engine, tmp_path):
+    _engine_or_skip(engine)
+    package = _package_copy(tmp_path)
+    readme = package / "README.md"
+    hostile = (
+        "\nA </script><script>alert(1)</script> example:\n\n```sql\nSELECT '</script>';\n```\n"
+    )
+    text = readme.read_text(encoding="utf-8")
+    readme.write_text(text.replace("\nViews: `article_text`", hostile + "\nViews:", 1))
+    build_site(package, tmp_path / "site", engine)
+    page = (tmp_path / "site" / "sql.html").read_text(encoding="utf-8")
+    assert page.lower().count("<script") == 2  # the data block and sql.js, nothing else
+    assert page.lower().count("</script>") == 2

@@ -61,7 +61,9 @@ MEMBER = re.compile(
     rf"|data/{_TABLE}\.csv|parquet/{_TABLE}\.parquet"
 )
 # A package folder holds these beside the members (the site reads them; a zip has none).
-FOLDER_FILE = re.compile(rf"{MEMBER.pattern}|README\.md|CHANGELOG\.md|releases\.json")
+FOLDER_FILE = re.compile(
+    rf"{MEMBER.pattern}|README\.md|CHANGELOG\.md|releases\.json|docs/[a-z][a-z0-9-]*\.md"
+)
 MAX_URL_CHARS = 2048
 
 

@@ -3,35 +3,47 @@
 `build_site(package_dir, out)` reads the package folder alone (`datapackage.json`, `data/`,
 `CHANGELOG.md`, `releases.json`, the README's example queries), as untrusted input (no
 link out of the folder is followed; the examples run in a SQL sandbox), and writes an overview with
-charts, a data dictionary page per table, the example queries with their results, the
-changelog and the downloads. Pages are plain HTML with one stylesheet and SVG charts drawn
-at build time: no script and nothing from the network, and two builds of the same package
-give the same bytes (except the owner marker, which is newspack's own bookkeeping).
+charts, a data dictionary page per table, the example queries with their results, a SQL
+page, the changelog and the downloads. Pages are plain HTML with one stylesheet and SVG
+charts drawn at build time: no script and nothing from the network (the SQL page alone runs
+a script, the site's own, on the site's own Parquet files), and two builds of the same
+package give the same bytes (except the owner marker, which is newspack's own bookkeeping).
 
 Modules: `package` reads the package, `examples` runs the queries, `charts` draws,
-`markup` and `pages` write HTML, `output` guards and swaps the output folder, `upstream`
-holds the only imports from the rest of newspack.
+`markup` and `pages` write HTML, `sql` writes the SQL page and the Parquet files, `engine`
+vendors DuckDB-WASM, `output` guards and swaps the output folder, `upstream` holds the only
+imports from the rest of newspack.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from newspack.site import pages
+from newspack.site import pages, sql
 from newspack.site.charts import render_charts
-from newspack.site.examples import run_examples
+from newspack.site.engine import Engine, EngineUnavailable
+from newspack.site.examples import load_database, run_examples
 from newspack.site.markup import FAVICON, STYLESHEET, table_page
 from newspack.site.output import check_site_target, staged_site
 from newspack.site.package import DESCRIPTOR, SiteError, read_package
-from newspack.site.upstream import NotOwned
+from newspack.site.upstream import NotOwned, sandbox
 
-__all__ = ["NotOwned", "SiteError", "build_site", "check_site_target"]
+__all__ = ["EngineUnavailable", "NotOwned", "SiteError", "build_site", "check_site_target"]
+
+NO_ENGINE = "the site was built without it"
 
 
-def build_site(package_dir: Path, out: Path) -> list[Path]:
+def build_site(
+    package_dir: Path, out: Path, engine: Engine | Callable[[], Engine] | None = None
+) -> list[Path]:
     """Build the site of the package in `package_dir` into `out`; the paths written there.
+
+    `engine` is the SQL page's engine bundle (engine.py), or a function that prepares it,
+    called once the package has been read and its examples run (EngineUnavailable from it
+    leaves the SQL page saying why there is no engine); None builds the site without one.
 
     Raises SiteError for a package that cannot be shown, NotOwned for an `out` that is not
     newspack's to replace; in both cases `out` is left as it was."""
@@ -40,23 +52,44 @@ def build_site(package_dir: Path, out: Path) -> list[Path]:
         raise SiteError(f"{out}: --out holds the package itself; give the site its own folder")
     check_site_target(out)  # refuse before the (slower) reading and drawing
     package = read_package(package_dir)
-    results = run_examples(package)  # first: a refused example stops the build soonest
+    with sandbox.connect() as con:
+        load_database(package, con)
+        results = run_examples(package, con)  # first: a refused example stops the build soonest
+        parquet = sql.parquet_files(package, con)
     charts = render_charts(package)
+    missing = NO_ENGINE
+    if callable(engine):
+        try:
+            engine = engine()
+        except EngineUnavailable as error:
+            engine, missing = None, str(error)
+    head, sql_body, sql_footer = sql.page(package, results, parquet, engine, missing)
     files: dict[str, str | bytes] = {
         "index.html": pages.overview(package, charts),
         "examples.html": pages.examples(package, results),
+        sql.PAGE: pages.sql(package, head, sql_body, sql_footer),
         "changelog.html": pages.changelog(package),
         "downloads.html": pages.downloads(package),
         STYLESHEET: resources.files(__name__).joinpath(STYLESHEET).read_bytes(),
         FAVICON: resources.files(__name__).joinpath(FAVICON).read_bytes(),
     }
+    for parquet_file in parquet:
+        files[parquet_file.path] = parquet_file.data
+    if engine is not None:
+        files[sql.SCRIPT] = resources.files(__name__).joinpath(sql.SCRIPT).read_bytes()
     for table in package.tables.values():
         files[table_page(table.name)] = pages.table(package, table)
+    for href in pages.guide_pages(package):
+        files[href] = pages.guide_page(package, href)
     for chart in charts:
         files[f"charts/{chart.name}.svg"] = chart.svg
+    vendored = [f"{sql.VENDOR}/{name}" for name in sorted(engine.files)] if engine else []
     with staged_site(out) as staging:
         for relative, content in files.items():
             _write(staging / relative, content)
+        for relative in vendored:  # checked against the bundle's manifest when it was loaded
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(engine.folder / relative.rsplit("/", 1)[-1], staging / relative)
         # The package's own files, so that the site's download links work offline too:
         # the real paths checked when they were read (inside the folder, regular files).
         _write(staging / DESCRIPTOR, package.source.read(DESCRIPTOR))
@@ -64,7 +97,8 @@ def build_site(package_dir: Path, out: Path) -> list[Path]:
             target = staging / "data" / table.csv_path.name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(package.source.path(table.resource["path"]), target)
-    written = [*files, DESCRIPTOR, *(f"data/{t.csv_path.name}" for t in package.tables.values())]
+    written = [*files, *vendored, DESCRIPTOR]
+    written += [f"data/{t.csv_path.name}" for t in package.tables.values()]
     return sorted(out / relative for relative in written)
 
 

@@ -34,10 +34,15 @@ class ExampleResult:
     results: list[QueryResult]
 
 
-def run_examples(package: Package) -> list[ExampleResult]:
-    """Every README example with the real results of its statements on this package."""
+def run_examples(
+    package: Package, con: duckdb.DuckDBPyConnection | None = None
+) -> list[ExampleResult]:
+    """Every README example with the real results of its statements on this package (in
+    `con`, a sandboxed connection holding the package's tables, or a new one)."""
     if not package.examples:
         return []
+    if con is not None:
+        return [_run_example(con, example) for example in package.examples]
     with sandbox.connect() as con:
         load_database(package, con)
         return [_run_example(con, example) for example in package.examples]

@@ -2,13 +2,15 @@
 
 The package's text is untrusted (a scraped title can hold `<script>`), so every value goes
 through `esc` before it reaches a page, and markdown is rendered with raw HTML turned off.
-Pages are plain HTML with one local stylesheet: no script, no font or file from elsewhere.
+Pages are plain HTML with one local stylesheet: no script (but on the SQL page, whose script
+is the site's own), no font or file from elsewhere.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 
 from markdown_it import MarkdownIt
 
@@ -18,6 +20,7 @@ CELL_CHARS = 160  # longer cells (article paragraphs) are cut in previews, in fu
 NAV = [
     ("index.html", "Overview"),
     ("examples.html", "Example queries"),
+    ("sql.html", "SQL"),
     ("changelog.html", "Changelog"),
     ("downloads.html", "Downloads"),
 ]
@@ -35,6 +38,39 @@ def markdown(text: str) -> str:
 
 def markdown_inline(text: str) -> str:
     return _MARKDOWN.renderInline(text)
+
+
+def slug(text: str) -> str:
+    """A heading's anchor as GitHub makes it (so links written for GitHub work on the site)."""
+    text = re.sub(r"[^\w\- ]", "", text.strip().lower())
+    return text.replace(" ", "-")
+
+
+def guide(text: str, href: Callable[[str], str | None]) -> str:
+    """A markdown guide (README.md, docs/*.md) as HTML: raw HTML shown as text, headings with
+    GitHub's anchors, and each relative link given to `href`, which returns the link to use
+    (None: the text without a link)."""
+    tokens = _MARKDOWN.parse(text)
+    seen: dict[str, int] = {}
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            anchor = slug(tokens[index + 1].content)
+            count = seen.get(anchor, 0)
+            seen[anchor] = count + 1
+            token.attrSet("id", f"{anchor}-{count}" if count else anchor)
+        unlinked = False
+        for child in token.children or []:
+            if child.type == "link_open":
+                target = str(child.attrGet("href") or "")
+                if not re.match(r"[a-z][a-z0-9+.-]*:|#", target, re.I):
+                    new = href(target)
+                    if new is None:  # a span in its place, up to its link_close
+                        child.type, child.tag, child.attrs, unlinked = "span_open", "span", {}, True
+                    else:
+                        child.attrSet("href", new)
+            elif child.type == "link_close" and unlinked:
+                child.type, child.tag, unlinked = "span_close", "span", False
+    return _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {})
 
 
 def table_page(name: str) -> str:
@@ -90,12 +126,30 @@ def _nav_link(href: str, text: str, current: str) -> str:
     return f'<a href="{esc(href)}"{marker}>{esc(text)}</a>'
 
 
+FOOTER = "Works offline: no scripts, no external files."
+
+
 def page(
-    title: str, site_title: str, version: str, current: str, tables: list[str], body: str
+    title: str,
+    site_title: str,
+    version: str,
+    current: str,
+    tables: list[str],
+    body: str,
+    head: str = "",
+    footer: str = FOOTER,
+    guides: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """A whole page: head, navigation (pages, then tables), the body, a footer."""
+    """A whole page: head (with `head`, HTML), navigation (pages, then tables, then the
+    guides: (file, title) pairs), the body, a footer (`footer`, HTML)."""
     nav = " ".join(_nav_link(href, text, current) for href, text in NAV)
     table_links = " ".join(_nav_link(table_page(name), name, current) for name in tables)
+    guide_links = " ".join(_nav_link(href, text, current) for href, text in guides)
+    guide_nav = (
+        f'\n<nav aria-label="Guides" class="tables"><span>Guides:</span> {guide_links}</nav>'
+        if guides
+        else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -104,21 +158,21 @@ def page(
 <title>{esc(title)} · {esc(site_title)}</title>
 <link rel="stylesheet" href="{STYLESHEET}">
 <link rel="icon" href="{FAVICON}" type="image/svg+xml">
-</head>
+{head}</head>
 <body>
 <header class="site">
 <div class="wrap">
 <p class="brand"><a href="index.html">{esc(site_title)}</a>
 <span class="version">v{esc(version)}</span></p>
 <nav aria-label="Pages">{nav}</nav>
-<nav aria-label="Tables" class="tables"><span>Tables:</span> {table_links}</nav>
+<nav aria-label="Tables" class="tables"><span>Tables:</span> {table_links}</nav>{guide_nav}
 </div>
 </header>
 <main class="wrap">
 {body}
 </main>
 <footer class="wrap">Made by newspack from the data package, version {esc(version)}.
-Works offline: no scripts, no external files.</footer>
+{footer}</footer>
 </body>
 </html>
 """

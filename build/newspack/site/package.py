@@ -1,8 +1,9 @@
 """After the build (the dataset site): reading the published package it is made from.
 
 Everything the site shows comes from the package folder alone: `datapackage.json`, the
-CSVs it names in `data/`, `CHANGELOG.md`, `releases.json` and the example queries of
-`README.md`. The package is untrusted input, read as the build reads dumps (through
+CSVs it names in `data/`, `CHANGELOG.md`, `releases.json`, `README.md` (with its example
+queries) and the guides of `docs/` (DOC_PAGES; more examples in `docs/using-the-data.md`).
+The package is untrusted input, read as the build reads dumps (through
 releases/untrusted.py): only those files, only regular files, never through a link that
 leads out of the folder, each within a size cap; names that become file names are checked.
 """
@@ -22,6 +23,19 @@ CHANGELOG = "CHANGELOG.md"
 RELEASES = "releases.json"
 README = "README.md"
 QUERY_SECTION = "## Querying with DuckDB"
+# The guides in docs/ that the site renders as pages, in the order of its navigation; the
+# example queries are read from README.md's query section and then from USING_THE_DATA's.
+DOC_PAGES = [
+    "using-the-data",
+    "command-line",
+    "bad-input-and-your-folders",
+    "releases",
+    "cluster",
+    "pipeline",
+    "evaluation",
+    "data-dictionary",
+]
+USING_THE_DATA = "docs/using-the-data.md"
 # Cells of a CSV can be long (article paragraphs): let the reader take any real one.
 csv.field_size_limit(2**31 - 1)
 
@@ -65,6 +79,8 @@ class Package:
     changelog: str | None
     releases: list[dict]
     examples: list[Example] = field(default_factory=list)
+    readme: str | None = None
+    docs: dict[str, str] = field(default_factory=dict)  # docs/<name>.md -> its text
 
     @property
     def version(self) -> str:
@@ -85,6 +101,15 @@ def read_package(folder: Path) -> Package:
         tables = {r["name"]: _read_table(source, r) for r in resources}
         releases = source.json(RELEASES) if source.has(RELEASES) else {}
         readme = _read_text(source, README)
+        docs = {name: _read_text(source, f"docs/{name}.md") for name in DOC_PAGES}
+        docs = {name: text for name, text in docs.items() if text is not None}
+        examples = readme_examples(readme) if readme else []
+        seen = {sql for example in examples for sql in example.statements}
+        for example in readme_examples(docs.get("using-the-data", "")):
+            statements = [sql for sql in example.statements if sql not in seen]
+            if statements:  # the README's own come first, each once
+                examples.append(Example(example.intro, statements))
+                seen.update(statements)
         return Package(
             folder=folder,
             source=source,
@@ -92,7 +117,9 @@ def read_package(folder: Path) -> Package:
             tables=tables,
             changelog=_read_text(source, CHANGELOG),
             releases=list(releases.get("releases", [])) if isinstance(releases, dict) else [],
-            examples=readme_examples(readme) if readme else [],
+            examples=examples,
+            readme=readme,
+            docs=docs,
         )
     except PackageError as error:
         raise SiteError(str(error)) from None

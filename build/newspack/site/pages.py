@@ -4,12 +4,16 @@ downloads. Each function returns a page's HTML; `markup` escapes every value fro
 
 from __future__ import annotations
 
+import posixpath
+from collections.abc import Callable
+
 from newspack.site.charts import Chart
 from newspack.site.examples import ExampleResult
 from newspack.site.markup import (
     data_table,
     esc,
     external_link,
+    guide,
     html_table,
     link,
     markdown,
@@ -25,9 +29,60 @@ RESULT_ROWS = 20  # rows shown of an example query's result
 WIDE_CHARTS = ("places-map", "focus-map")
 
 
-def _page(package: Package, title: str, current: str, body: str) -> str:
+def _page(package: Package, title: str, current: str, body: str, **extra: str) -> str:
     name = str(package.descriptor.get("name") or "dataset")
-    return page(title, name, package.version, current, list(package.tables), body)
+    tables = list(package.tables)
+    guides = [(href, title) for href, (_, title, _) in guide_pages(package).items()]
+    return page(title, name, package.version, current, tables, body, guides=guides, **extra)
+
+
+README_PAGE = "readme.html"
+
+
+def guide_pages(package: Package) -> dict[str, tuple[str, str, str]]:
+    """The site's page of README.md and of each guide in docs/: file name -> (the markdown
+    file it shows, its title, its text)."""
+    found = [("README.md", package.readme, README_PAGE)] if package.readme else []
+    found += [
+        (f"docs/{name}.md", text, f"guide-{name}.html") for name, text in package.docs.items()
+    ]
+    out = {}
+    for source, text, href in found:
+        heading = next(
+            (line[2:].strip() for line in text.splitlines() if line.startswith("# ")), ""
+        )
+        # "Data dictionary: <the package's title>" is "Data dictionary" in the navigation.
+        title = "Read me" if source == "README.md" else heading.split(":")[0] or source
+        out[href] = (source, title, text)
+    return out
+
+
+def guide_page(package: Package, href: str) -> str:
+    """The page of a guide: its markdown, links to other guides made links to their pages,
+    links to other files of the repository made links to them on its home page."""
+    source, title, text = guide_pages(package)[href]
+    first, _, rest = text.partition("\n")
+    if first.startswith("<!--") and first.endswith("-->"):
+        text = rest  # a generated file's marker comment (the data dictionary's): not shown
+    body = guide(text, _guide_links(package, source))
+    return _page(package, title, href, f'<div class="prose">{body}</div>')
+
+
+def _guide_links(package: Package, source: str) -> Callable[[str], str | None]:
+    pages = {file: href for href, (file, _, _) in guide_pages(package).items()}
+    pages["CHANGELOG.md"] = "changelog.html"
+    homepage = str(package.descriptor.get("homepage") or "").rstrip("/")
+
+    def href(target: str) -> str | None:
+        path, hash_, fragment = target.partition("#")
+        file = posixpath.normpath(posixpath.join(posixpath.dirname(source), path))
+        if file in pages:
+            return pages[file] + hash_ + fragment
+        if homepage.startswith("https://") and not file.startswith(".."):
+            return f"{homepage}/blob/main/{file}{hash_}{fragment}"
+        return None  # no page and no home page: the text alone
+
+    return href
 
 
 def _first_sentence(text: str) -> str:
@@ -240,6 +295,11 @@ def examples(package: Package, results: list[ExampleResult]) -> str:
             body.append(data_table(result.columns, shown, "data result"))
         body.append("</section>")
     return _page(package, "Example queries", "examples.html", "\n".join(body))
+
+
+def sql(package: Package, head: str, body: str, footer: str) -> str:
+    """The SQL page (its head, body and footer made by sql.py)."""
+    return _page(package, "SQL", "sql.html", body, head=head, footer=footer)
 
 
 def changelog(package: Package) -> str:

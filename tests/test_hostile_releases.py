@@ -41,6 +41,7 @@ from newspack.releases.fetch import fetch
 from newspack.releases.query import as_csv, as_json
 from newspack.releases.untrusted import FetchError
 from newspack.site import SiteError, build_site
+from packages import copy_package
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -590,18 +591,10 @@ def _interrupted(args: list[str]) -> str:
 # --- 7. the site publishes nothing from outside the package ---------------------------------
 
 
-PACKAGE_FILES = ["datapackage.json", "README.md", "CHANGELOG.md", "releases.json"]
-
-
 @pytest.fixture
 def repo_package(tmp_path) -> Path:
     """A copy of the committed package (no build needed)."""
-    package = tmp_path / "package"
-    package.mkdir()
-    for name in PACKAGE_FILES:
-        shutil.copyfile(REPO / name, package / name)
-    shutil.copytree(REPO / "data", package / "data")
-    return package
+    return copy_package(tmp_path)
 
 
 def _published(site: Path) -> str:

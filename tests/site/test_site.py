@@ -27,9 +27,9 @@ from newspack.site import build_site
 from newspack.site.engine import EngineUnavailable, prepare_engine
 from newspack.site.examples import run_examples
 from newspack.site.package import read_package
+from packages import copy_package
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGE_FILES = ["datapackage.json", "README.md", "CHANGELOG.md", "releases.json"]
 MARKER = ".newspack-owner"  # newspack's ownership marker: random by design, not site content
 SVG = "{http://www.w3.org/2000/svg}"
 CHROMIUM_ARGS = [
@@ -252,12 +252,7 @@ def test_two_builds_are_byte_identical(site, engine, tmp_path):
 
 
 def _package_copy(tmp_path: Path) -> Path:
-    package = tmp_path / "package"
-    package.mkdir()
-    for name in PACKAGE_FILES:
-        shutil.copyfile(REPO / name, package / name)
-    shutil.copytree(REPO / "data", package / "data")
-    return package
+    return copy_package(tmp_path)
 
 
 def _rewrite_first_row(path: Path, **values: str) -> None:

@@ -117,14 +117,15 @@ def score_quotes(gold: dict[str, list[GoldQuote]], quotes) -> QuoteScore:
 
 def _score_speaker(result: QuoteScore, g: GoldQuote, quotation: str, speaker) -> None:
     got = identity_key(speaker) if speaker else None
+    want = min(g.speakers, default="(gold names no form)")
     if g.named:
         result.named_found += 1
         if got in g.speakers:
             result.named_right += 1
         elif got:
-            result.named_wrong.append((quotation[:50], speaker, sorted(g.speakers)[0]))
+            result.named_wrong.append((quotation[:50], speaker, want))
         else:
-            result.named_empty.append((quotation[:50], sorted(g.speakers)[0]))
+            result.named_empty.append((quotation[:50], want))
     elif g.speech:
         result.unnamed_found += 1
         result.unnamed_right += got is None

@@ -49,12 +49,10 @@ class SpeechCue:
 
 @dataclass(frozen=True)
 class Subject:
-    """The subject of a sentence's main verb: its noun phrase and its whole phrase."""
+    """The noun phrase that is the subject of a sentence's main verb."""
 
     start: int
     end: int
-    tree_start: int
-    tree_end: int
 
 
 @dataclass(frozen=True)
@@ -200,6 +198,6 @@ def sentence_subjects(doc) -> tuple[Subject, ...]:
     for sentence in doc.sents:
         for child in sentence.root.children:
             if child.dep_ in SUBJECT_DEPS:
-                found.append(Subject(*_noun_phrase(child), *_tree(child)))
+                found.append(Subject(*_noun_phrase(child)))
                 break
     return tuple(found)

@@ -16,7 +16,7 @@ import pickle
 import re
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -298,7 +298,9 @@ class Gazetteer:
         if key not in self._candidates:
             exact = self.candidates(name)
             self._candidates[key] = exact + tuple(
-                p for p in self._in_context_only(name) if p not in exact
+                p
+                for p in self._in_context_only(name)
+                if replace(p, needs_context=False) not in exact
             )
         return self._candidates[key]
 

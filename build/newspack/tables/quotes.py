@@ -1,8 +1,9 @@
 """Stage 6, enrich (quotes): direct quotations and the speaker a reader would name.
 
 A quotation is text between curly (or straight) double quotes, of three words or more; one
-left open runs to the end of its paragraph, as quotes running over paragraphs do. In a
-title, single curly quotes mark a quotation too ("... is ‘our second home’ – Envoy").
+left open runs to the end of its paragraph, as quotes running over paragraphs do. Single
+curly quotes mark a quotation in a title ("... is ‘our second home’ – Envoy") and in a text
+with no double quotes (a subheading); inside double quotes they quote within a quotation.
 
 Who spoke it is decided by a sieve, each step a general rule, the first sure one winning
 (speaker_rule says which; speakers.py resolves the phrase a step finds):
@@ -35,8 +36,8 @@ from newspack.tables.speakers import Speaker, SpeakerContext, as_rule
 
 MIN_QUOTE_WORDS = 3
 _QUOTE = re.compile(r"“(?P<q>[^“”]+)(?:”|$)|\"(?P<s>[^\"]+)(?:\"|$)")
-# A title's quotation in single curly quotes: opened after a space or the start, closed
-# before a non-letter (an apostrophe inside a word is never its end).
+# A quotation in single curly quotes (titles, texts without double quotes): opened after a
+# space or the start, closed before a non-letter (an apostrophe inside a word is never its end).
 _TITLE_QUOTE = re.compile(r"(?:^|(?<=\s))‘(?P<t>[^‘’]+(?:’\w[^‘’]*)*)’(?!\w)")
 _TITLE_AFTER = re.compile(r"\s[–—-]\s+(?P<speaker>[^–—:‘’“”]{2,60}?)\s*$")
 _TITLE_BEFORE = re.compile(r"^(?P<speaker>[^:‘’“”]{2,40}):\s")
@@ -65,7 +66,6 @@ class Quote:
     close_at: int
     speaker: Speaker | None = None
     cue: str | None = None
-    pending: SpeechCue | None = None  # a cue whose subject named no one known yet
     used: SpeechCue | None = None  # the cue that attributes it
     is_name: bool = False  # a quoted title of a work or a slogan ("The Kingdom of Sand")
 
@@ -164,8 +164,6 @@ def _attribute(src: Source, quote: Quote, quotes, analysis, mentions, ctx) -> No
     if cue:
         quote.cue, quote.used = cue.verb, cue
         quote.speaker = _cue_speaker(text, cue, mentions, ctx)
-        has_subject = cue.subject_start is not None
-        quote.pending = None if quote.speaker or not has_subject else cue
     if quote.speaker is None and (found := surface_speaker(text, quote)):
         quote.speaker = ctx.resolve(found[0], found[1], mentions, "explicit")
         quote.cue = quote.cue or found[2]
@@ -279,8 +277,8 @@ def version_quotes(texts: list[tuple[Source, object, list[dict]]], ctx: SpeakerC
         quotes = _read(src, analysis, mentions, ctx)
         found += [(src, q, mentions) for q in quotes]
     for src, quote, mentions in found:
-        if quote.speaker is None and quote.pending is not None:
-            cue = quote.pending
+        cue = quote.used
+        if quote.speaker is None and cue is not None and cue.subject_start is not None:
             phrase = src.text[cue.subject_start : cue.subject_end]
             quote.speaker = ctx.resolve_described(phrase)
         if quote.speaker is None and src.source == "title":

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from newspack.ingest.sources import Source
 from newspack.nlp.analyse import analyse_texts
-from newspack.tables.entities import EntityTable
+from newspack.tables.entities import ArticleEntities, article_entities
 from newspack.tables.focus import article_focus
+from newspack.tables.places import default_gazetteer
 from newspack.tables.quotes import quote_rows
 
 ARTICLE_ID = "art_0000000000000001"
@@ -25,12 +26,13 @@ def sources(paragraphs, title: str | None = None, bullets: tuple[str, ...] = ())
     return srcs
 
 
-def enrich(*paragraphs: str, title: str | None = None) -> tuple[EntityTable, list, list]:
-    """(entity table, mention rows, quote rows) of one article of these body paragraphs."""
+def enrich(*paragraphs: str, title: str | None = None) -> tuple[ArticleEntities, list, list]:
+    """(the article's entities, mention rows, quote rows) of one article of these body
+    paragraphs."""
     srcs = sources(paragraphs, title)
     analyses = analyse_texts(s.text for s in srcs)
-    entities = EntityTable()
-    mentions = entities.add_article(srcs, analyses, None)
+    entities = article_entities(srcs, analyses, None, default_gazetteer())
+    mentions = entities.mention_rows
     return entities, mentions, quote_rows(srcs, analyses, mentions, entities)
 
 
@@ -57,9 +59,8 @@ def focus(
     with the entity's name of each place as "place"."""
     srcs = sources(paragraphs, title, bullets)
     analyses = analyse_texts(s.text for s in srcs)
-    entities = EntityTable()
-    mentions = entities.add_article(srcs, analyses, dateline)
-    rows = article_focus(entities, srcs, mentions, dateline)
+    entities = article_entities(srcs, analyses, dateline, default_gazetteer())
+    rows = article_focus(entities, srcs, dateline)
     for row in rows:
         row["place"] = entities.name_of(row["place_entity_id"]) if row["place_entity_id"] else None
     return rows

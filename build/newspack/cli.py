@@ -189,6 +189,15 @@ def build(
             "(links are refused by default)."
         ),
     ] = False,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            help="Memory for the corpus-level stages (identity, entities, validation, "
+            "publishing), e.g. 4GB: their DuckDB work spills to disk beyond it, whatever "
+            "the corpus's size.",
+            show_default="an eighth of this machine's memory, 512MiB to 8GiB",
+        ),
+    ] = None,
 ) -> None:
     """Build the data package from a folder of dumps."""
     dumps, out = _folder(dumps, DUMPS_DIRNAME), _folder(out)
@@ -198,7 +207,17 @@ def build(
     with _dump_progress(_dump_count(dumps, follow_links)) as advance:
         try:
             report = pipeline.run(
-                dumps, out, duckdb, overrides, advance, jobs, cache_dir, cache, follow_links, runner
+                dumps,
+                out,
+                duckdb,
+                overrides,
+                advance,
+                jobs,
+                cache_dir,
+                cache,
+                follow_links,
+                runner,
+                memory_limit=memory_limit,
             )
         except ValidationFailed as error:
             raise fail(f"Build failed, nothing published.\n{error}") from error

@@ -16,17 +16,22 @@ and the store (execution/store.py: a folder or a URL every worker reaches) keeps
 results, cached by the dump's content hash, so a build redoes only new or changed dumps.
 The corpus-level stages 5-6 run in the build's own process and read the results back one
 dump at a time, in crawl order (tables/assemble.py), which makes the output the same
-whatever the executor and the cache did. The tables are then validated and only then
-published. A dump that cannot be read is refused and reported, never fatal. After the
-build, releases/ versions, diffs and fetches published packages, and dev/ holds the
-benchmark and the evaluation.
+whatever the executor and the cache did. Their rows go to disk as they are made (Parquet
+parts in an owned scratch folder, tables/corpus.py) and what needs the whole corpus runs
+as DuckDB queries over them under a memory limit, so the build's memory does not grow with
+the corpus. The tables are then validated and only then published, streamed. A dump that
+cannot be read is refused and reported, never fatal. After the build, releases/ versions,
+diffs and fetches published packages, and dev/ holds the benchmark and the evaluation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+import pandas as pd
 
 from newspack.config import DATA_DIRNAME, DIST_DIRNAME, DUCKDB_NAME
 from newspack.execution.cache import CACHE_DIRNAME
@@ -60,27 +65,86 @@ from newspack.package.publish import (
     publish,
     recover,
 )
-from newspack.package.validate import validate_tables
+from newspack.package.schema import table_names
+from newspack.package.validate import validate_corpus
 from newspack.tables import places
-from newspack.tables.assemble import Tables, assemble
+from newspack.tables.assemble import assemble, new_corpus
+from newspack.tables.corpus import (
+    CORPUS_KIND,
+    CORPUS_PREFIX,
+    CorpusTables,
+    corpus_folder,
+    memory_bytes,
+)
+from newspack.tables.frames import Tables, read_csv
+
+
+class PublishedTables(Mapping[str, pd.DataFrame]):
+    """The tables of a published package, each read from its CSV when first asked for
+    (tables/frames.py read_csv): the build itself never holds a whole table."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self._read: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        if table not in table_names():
+            raise KeyError(table)
+        if table not in self._read:
+            self._read[table] = read_csv(table, self.data_dir / f"{table}.csv")
+        return self._read[table]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(table_names())
+
+    def __len__(self) -> int:
+        return len(table_names())
+
+
+@dataclass
+class BuildSummary:
+    """What a build says about its tables, taken before their scratch folder goes."""
+
+    row_counts: dict[str, int]
+    problems: list[str]  # quarantine.problem, in primary-key order
+    dumps: pd.DataFrame  # one row per dump: small beside the corpus
+    implausible: list[tuple]  # (dump_id, updated_line, updated_raw) of implausible times
+
+    @classmethod
+    def of(cls, corpus: CorpusTables) -> BuildSummary:
+        con = corpus.con
+        problems = con.execute(
+            "SELECT problem FROM quarantine ORDER BY dump_id, line_start"
+        ).fetchall()
+        implausible = con.execute(
+            "SELECT dump_id, updated_line, updated_raw FROM article_versions "
+            "WHERE updated_kind = 'implausible' ORDER BY article_id, version"
+        ).fetchall()
+        return cls(
+            {table: corpus.count(table) for table in table_names()},
+            [row[0] for row in problems],
+            corpus.frame("dumps"),
+            implausible,
+        )
 
 
 @dataclass
 class BuildReport:
-    tables: Tables
+    tables: Mapping[str, pd.DataFrame]  # PublishedTables, or frames in memory
     outputs: dict[str, Path]
+    summary: BuildSummary
     warnings: list[str] = field(default_factory=list)
     work: dict[str, int] = field(default_factory=dict)  # dumps, processed, from_cache, workers
 
     def row_counts(self) -> dict[str, int]:
-        return {table: len(frame) for table, frame in self.tables.items()}
+        return dict(self.summary.row_counts)
 
     def problems(self) -> list[str]:
         """Every bad input, by file and line: quarantined lines and refused files."""
-        return list(self.tables["quarantine"]["problem"])
+        return list(self.summary.problems)
 
     def duplicates(self) -> list[str]:
-        dumps = self.tables["dumps"]
+        dumps = self.summary.dumps
         rows = dumps[dumps["dump_status"] == "duplicate"]
         return [
             f"{r.file}: same bytes as {r.duplicate_of}, not read again" for r in rows.itertuples()
@@ -101,12 +165,33 @@ def process_dumps(
     return (store or DumpStore()).results_for(paths, crawl_times, executor, progress)
 
 
+def build_corpus(
+    done: Processed,
+    folder: Path,
+    gazetteer: places.Gazetteer | None = None,
+    memory_limit: str | None = None,
+) -> CorpusTables:
+    """Stages 5-7 into folder: identify articles and versions, find entities, figures,
+    quotes and focus, streaming the processed dumps (tables/assemble.py), and validate the
+    tables out of core. Raises ValidationFailed."""
+    corpus = new_corpus(folder, memory_limit)
+    try:
+        assemble(done.entries, done.summaries, done.load, done.unread, corpus, gazetteer)
+        validate_corpus(corpus)
+    except BaseException:
+        corpus.close()
+        raise
+    return corpus
+
+
 def build_tables(done: Processed, gazetteer: places.Gazetteer | None = None) -> Tables:
-    """Stages 5-7: identify articles and versions, find entities, figures and quotes, and
-    validate the tables, streaming the processed dumps (tables/assemble.py)."""
-    tables = assemble(done.entries, done.summaries, done.load, done.unread, gazetteer)
-    validate_tables(tables)
-    return tables
+    """build_corpus, then every table in memory: for a small corpus (tests, evaluation)."""
+    with corpus_folder(None) as folder:
+        corpus = build_corpus(done, folder, gazetteer)
+        try:
+            return corpus.in_memory(table_names())
+        finally:
+            corpus.close()
 
 
 def run(
@@ -121,18 +206,23 @@ def run(
     follow_links: bool = False,
     executor: Executor | None = None,
     lock_held: bool = False,
+    memory_limit: str | None = None,
 ) -> BuildReport:
     """Build and publish the package under the output folder's lock (lock_held: the caller,
     a release, holds it already).
 
     Dumps are processed by the executor (default: local, `jobs` worker processes, every
     core by default) and taken from the cache in cache_dir (a path or an fsspec URL;
-    default: <out_dir>/.newspack-cache) when they have not changed.
+    default: <out_dir>/.newspack-cache) when they have not changed. memory_limit (DuckDB's
+    form, "2GB"; default tables/corpus.py default_memory_limit) bounds the corpus-level
+    stages' DuckDB work, which spills to disk beyond it, and sizes their chunks of rows.
     Raises ValidationFailed before publishing anything, BuildLocked when another build holds
     the lock, NotOwned (before writing anything) when an output or cache path holds files
     newspack did not create, FileNotFoundError for a missing dumps folder and ValueError
-    for a crawl time given for no dump.
+    for a crawl time given for no dump or a memory limit it cannot read.
     """
+    if memory_limit is not None:
+        memory_bytes(memory_limit)  # refused before anything is read or written
     paths, warnings = find_dumps(dumps_dir, follow_links)
     _check_crawl_times(crawl_times or {}, paths)
     out_dir = out_dir.absolute()
@@ -155,30 +245,39 @@ def run(
         remove_stale_folders(out_dir)
         check_output(out_dir)
         check_duckdb_target(duckdb_path)
-        with DumpStore.opened(out_dir, cache_root, use_cache) as store:
+        with (
+            DumpStore.opened(out_dir, cache_root, use_cache) as store,
+            corpus_folder(out_dir) as folder,
+        ):
             done = process_dumps(paths, crawl_times, progress, jobs, store, executor)
             index_file = store.cache.places_index() if use_cache else None
-            tables = build_tables(done, places.Gazetteer.kept_in(index_file))
-        outputs = publish(tables, out_dir, duckdb_path)
-        if written := dictionary.write(tables, out_dir):
-            outputs["dictionary"] = written
-        else:
-            warnings.append(
-                f"{out_dir / dictionary.DICTIONARY_PATH}: not written by newspack; left as it is"
-            )
+            gazetteer = places.Gazetteer.kept_in(index_file)
+            corpus = build_corpus(done, folder, gazetteer, memory_limit)
+            try:
+                outputs = publish(corpus, out_dir, duckdb_path)
+                if written := dictionary.write(corpus.con, out_dir):
+                    outputs["dictionary"] = written
+                else:
+                    warnings.append(
+                        f"{out_dir / dictionary.DICTIONARY_PATH}: not written by newspack; "
+                        "left as it is"
+                    )
+                summary = BuildSummary.of(corpus)
+            finally:
+                corpus.close()
     stats = {"dumps": len(paths), "processed": done.processed, "from_cache": done.from_cache}
-    warnings += done.warnings + implausible_times(tables)
-    return BuildReport(tables, outputs, warnings, {**stats, "workers": done.workers})
+    warnings += done.warnings + implausible_times(summary)
+    tables = PublishedTables(out_dir / DATA_DIRNAME)
+    return BuildReport(tables, outputs, summary, warnings, {**stats, "workers": done.workers})
 
 
-def implausible_times(tables: Tables) -> list[str]:
+def implausible_times(summary: BuildSummary) -> list[str]:
     """A message, by file and line, for every update time kept raw because it cannot be true."""
-    files = tables["dumps"].set_index("dump_id")["file"]
-    versions = tables["article_versions"]
+    files = summary.dumps.set_index("dump_id")["file"]
     return [
-        f"{files[v.dump_id]}: line {v.updated_line}: implausible update time "
-        f"{v.updated_raw!r}, kept in updated_raw only (updated_kind = implausible)"
-        for v in versions[versions["updated_kind"] == "implausible"].itertuples()
+        f"{files[dump_id]}: line {line}: implausible update time "
+        f"{raw!r}, kept in updated_raw only (updated_kind = implausible)"
+        for dump_id, line, raw in summary.implausible
     ]
 
 
@@ -213,3 +312,5 @@ def remove_stale_folders(out_dir: Path) -> None:
         remove_owned(folder, SCRATCH_KIND)
     for folder in out_dir.glob(f"{STAGING_PREFIX}*"):
         remove_owned(folder, STAGING_KIND)
+    for folder in out_dir.glob(f"{CORPUS_PREFIX}*"):
+        remove_owned(folder, CORPUS_KIND)

@@ -9,16 +9,19 @@ import pytest
 from newspack.ingest.sources import Source
 from newspack.nlp.analyse import analyse_texts
 from newspack.nlp.figures import extract
-from newspack.tables.entities import EntityTable
+from newspack.tables.entities import article_entities, corpus_entities
+from newspack.tables.places import default_gazetteer
 
 
 def _entities(*texts: str, dateline: str | None = None) -> set[tuple[str, str]]:
     """(type, name) of every entity the pipeline publishes for one article of these texts."""
     sources = [Source("a1", 1, "paragraph", i, t, "001_a", i) for i, t in enumerate(texts, 1)]
-    table = EntityTable()
-    rows = table.add_article(sources, analyse_texts(texts), dateline)
-    names = {e["entity_id"]: (e["entity_type"], e["name"]) for e in table.rows()}
-    return {names[r["entity_id"]] for r in rows}
+    article = article_entities(sources, analyse_texts(texts), dateline, default_gazetteer())
+    names = {
+        e["entity_id"]: (e["entity_type"], e["name"])
+        for e in corpus_entities([article.internal_rows])
+    }
+    return {names[r["entity_id"]] for r in article.mention_rows}
 
 
 def test_saudi_cities_are_places_not_organisations_or_people():

@@ -14,8 +14,10 @@ import pytest
 
 from layouts import DUMPS
 from newspack import pipeline
+from newspack.package.ownership import owned
 from newspack.package.publish import JOURNAL_NAME, BuildLocked, build_lock, recover
 from newspack.package.validate import Problem, ValidationFailed
+from newspack.tables.corpus import CORPUS_KIND, CORPUS_PREFIX
 
 OLD_DUMP = "000_179fe664de7d926d.txt"
 
@@ -105,13 +107,57 @@ def test_the_next_build_recovers_and_says_so(published):
     assert _version_count(out) == 8
 
 
+CORPUS_KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    from newspack import pipeline
+    from newspack.tables import assemble
+
+    dumps, out = sys.argv[1:]
+    enrich, enriched = assemble.enrich_article, []
+
+    def kill_at_the_second_article(*args):
+        if enriched:  # in the middle of the corpus-level stages
+            os.kill(os.getpid(), signal.SIGKILL)
+        enriched.append(1)
+        return enrich(*args)
+
+    assemble.enrich_article = kill_at_the_second_article
+    pipeline.run(Path(dumps), Path(out))
+""")
+
+
+def test_a_build_killed_in_the_corpus_stages_leaves_the_package_and_the_next_build_works(
+    published, tmp_path
+):
+    out, all_dumps, before = published
+    done = subprocess.run(
+        [sys.executable, "-c", CORPUS_KILLER, str(all_dumps), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == -9, done.stderr
+    assert _snapshot(out) == before
+    left = list(out.glob(f"{CORPUS_PREFIX}*"))
+    assert len(left) == 1 and owned(left[0], CORPUS_KIND)  # the killed build's scratch
+    pipeline.run(all_dumps, out)
+    assert not list(out.glob(f"{CORPUS_PREFIX}*"))  # removed: newspack made it
+    pipeline.run(all_dumps, tmp_path / "fresh")
+    assert _snapshot(out) != before
+    fresh = _snapshot(tmp_path / "fresh")
+    assert {k: v for k, v in _snapshot(out).items() if k.endswith((".csv", ".json"))} == {
+        k: v for k, v in fresh.items() if k.endswith((".csv", ".json"))
+    }
+
+
 def test_failed_validation_publishes_nothing(published, monkeypatch):
     out, all_dumps, before = published
 
-    def fail(tables):
+    def fail(corpus):
         raise ValidationFailed([Problem("articles", "-", "test rule", "broken on purpose")])
 
-    monkeypatch.setattr(pipeline, "validate_tables", fail)
+    monkeypatch.setattr(pipeline, "validate_corpus", fail)
     with pytest.raises(ValidationFailed, match="broken on purpose"):
         pipeline.run(all_dumps, out)
     assert _snapshot(out) == before

@@ -1,4 +1,5 @@
-"""The streamed build (assemble.py): dump by dump, the same tables as all at once."""
+"""The streamed build (assemble.py, corpus.py): dump by dump and through Parquet parts,
+the same tables as all at once."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from newspack.ingest.keys import dump_keys
 from newspack.ingest.sources import reading_order, sources, version_sources
 from newspack.package.schema import table_names
 from newspack.tables import assemble
-from newspack.tables.entities import EntityTable
-from newspack.tables.figures import figure_rows
-from newspack.tables.focus import article_focus
+from newspack.tables.corpus import corpus_folder
+from newspack.tables.entities import corpus_entities
 from newspack.tables.frames import STRING_DTYPE, records, to_frame
 from newspack.tables.identify import plan_identity
+from newspack.tables.places import default_gazetteer
 
 REAL = sorted(REPO_DUMPS_DIR.glob("*.txt"))
 
@@ -36,6 +37,17 @@ def corpus(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tables(corpus):
     return pipeline.build_tables(corpus)
+
+
+def _assembled(entries, summaries, load, unread, chunk_rows=None):
+    """Every table from assemble, read back into memory."""
+    with corpus_folder(None) as folder:
+        corpus = assemble.new_corpus(folder, chunk_rows=chunk_rows)
+        assemble.assemble(entries, summaries, load, unread, corpus)
+        try:
+            return corpus.in_memory(table_names())
+        finally:
+            corpus.close()
 
 
 def test_the_corpus_has_articles_read_in_several_dumps(tables):
@@ -55,9 +67,8 @@ def test_sources_of_parsed_versions_are_those_of_the_published_tables(corpus, ta
     assert sorted(from_parsed, key=reading_order) == sources(tables)
 
 
-def test_small_chunks_give_the_same_tables(corpus, tables, monkeypatch):
-    monkeypatch.setattr(assemble, "CHUNK_ROWS", 7)
-    chunked = pipeline.build_tables(corpus)
+def test_small_chunks_give_the_same_tables(corpus, tables):
+    chunked = _assembled(corpus.entries, corpus.summaries, corpus.load, corpus.unread, 7)
     for table in table_names():
         pd.testing.assert_frame_equal(chunked[table], tables[table], obj=table)
 
@@ -73,16 +84,17 @@ def test_articles_enriched_all_at_once_in_any_order_give_the_same_tables(corpus,
         by_article.setdefault(src.article_id, []).append(src)
     articles = records(tables["articles"])
     datelines = {a["article_id"]: a["dateline_city"] for a in articles}
-    reversed_order = EntityTable()
-    mentions, figures, focus = [], [], []
+    gazetteer = default_gazetteer()
+    mentions, figures, focus, enriched = [], [], [], []
     for article_id in sorted(by_article, reverse=True):
         src_list = by_article[article_id]
-        rows = reversed_order.add_article(src_list, analyses, datelines[article_id])
-        mentions += rows
-        figures += figure_rows(src_list, analyses)
-        focus += article_focus(reversed_order, src_list, rows, datelines[article_id])
+        rows = assemble.enrich_article(src_list, analyses, datelines[article_id], gazetteer)
+        mentions += rows["mentions"]
+        figures += rows["figures"]
+        focus += rows["article_focus"]
+        enriched.append(rows)
     again = {
-        "entities": to_frame("entities", reversed_order.rows()),
+        "entities": to_frame("entities", corpus_entities(enriched)),
         "mentions": to_frame("mentions", mentions),
         "figures": to_frame("figures", figures),
         "article_focus": to_frame("article_focus", focus),
@@ -121,7 +133,7 @@ def test_pass_one_reads_no_dump_and_pass_two_reads_each_once_in_crawl_order(corp
         reads.append(result.parsed.dump.dump_id)
         return result
 
-    again = assemble.assemble(corpus.entries, corpus.summaries, load, corpus.unread)
+    again = _assembled(corpus.entries, corpus.summaries, load, corpus.unread)
     assert reads == [s.keys.dump_id for s in corpus.summaries]
     for table in table_names():
         pd.testing.assert_frame_equal(again[table], tables[table], obj=table)
@@ -131,7 +143,7 @@ def test_dumps_read_in_reverse_give_the_same_tables(corpus, tables):
     """Read last dump first, every story's latest version comes before its earlier ones:
     articles are still enriched with all their versions, once their last dump is read."""
     entries, summaries = corpus.entries[::-1], corpus.summaries[::-1]
-    again = assemble.assemble(entries, summaries, corpus.load, corpus.unread)
+    again = _assembled(entries, summaries, corpus.load, corpus.unread)
     for table in table_names():
         pd.testing.assert_frame_equal(again[table], tables[table], obj=table)
 

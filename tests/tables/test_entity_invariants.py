@@ -14,7 +14,8 @@ from itertools import pairwise
 from newspack.ingest.sources import Source
 from newspack.nlp.analyse import TextAnalysis
 from newspack.nlp.spans import SpanFound
-from newspack.tables.entities import EntityTable
+from newspack.tables.entities import ArticleEntities, article_entities, corpus_entities
+from newspack.tables.places import default_gazetteer
 
 
 def _article(article_id: str, texts: list[str], labels: dict[str, str]) -> tuple[list, dict]:
@@ -36,7 +37,21 @@ def _article(article_id: str, texts: list[str], labels: dict[str, str]) -> tuple
     return sources, analyses
 
 
-def _entities(table: EntityTable, rows: list[dict]) -> dict[str, tuple[str, str]]:
+class _Corpus:
+    """Articles enriched one by one, and the entities table of all of them."""
+
+    def __init__(self):
+        self.articles: list[ArticleEntities] = []
+
+    def add_article(self, sources, analyses, dateline) -> list[dict]:
+        self.articles.append(article_entities(sources, analyses, dateline, default_gazetteer()))
+        return self.articles[-1].mention_rows
+
+    def rows(self) -> list[dict]:
+        return corpus_entities([a.internal_rows for a in self.articles])
+
+
+def _entities(table: _Corpus, rows: list[dict]) -> dict[str, tuple[str, str]]:
     """surface -> (type, name) of the entity each mention was given."""
     by_id = {e["entity_id"]: (e["entity_type"], e["name"]) for e in table.rows()}
     return {r["surface"]: by_id[r["entity_id"]] for r in rows}
@@ -55,7 +70,7 @@ OTHER = (
 
 
 def test_a_misread_person_does_not_swallow_a_country():
-    table = EntityTable()
+    table = _Corpus()
     rows_misread = table.add_article(*_article(*MISREAD), None)
     rows_other = table.add_article(*_article(*OTHER), None)
     assert _entities(table, rows_misread)["Pakistan"] == ("GPE", "Pakistan")
@@ -73,7 +88,7 @@ def test_people_sharing_a_name_in_different_articles_stay_apart():
         ["Crown Prince Mohammed bin Salman met the envoy.", "Salman welcomed the visit."],
         {"Mohammed bin Salman": "PERSON", "Salman": "PERSON"},
     )
-    table = EntityTable()
+    table = _Corpus()
     in_cricket = _entities(table, table.add_article(*cricket, None))
     in_royal = _entities(table, table.add_article(*royal, None))
     assert in_cricket["Salman"] == ("PERSON", "Salman Agha")
@@ -94,7 +109,7 @@ def test_unrelated_articles_change_no_existing_entity():
         noise.append((f"n{i:03}", texts, {names[j]: labels[j] for j in picked}))
 
     def entity_rows(articles):
-        table = EntityTable()
+        table = _Corpus()
         rows = [r for a in articles for r in table.add_article(*_article(*a), None)]
         ids = {r["entity_id"] for r in rows if r["article_id"] in {"a1", "a2"}}
         return {e["entity_id"]: e for e in table.rows() if e["entity_id"] in ids}, rows

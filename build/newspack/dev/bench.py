@@ -224,6 +224,7 @@ def measure(
     with_floor: bool,
     executor: str = "local",
     cache_dir: Path | None = None,
+    memory_limit: str | None = None,
 ) -> dict:
     """Build once (in a fresh process) and, with_floor, time a bare nlp.pipe over the texts
     with as many processes as the build."""
@@ -233,7 +234,12 @@ def measure(
     with TreeMemory() as memory:
         started = time.perf_counter()
         report = pipeline.run(
-            dumps, out, jobs=jobs, executor=_executor(executor, jobs), cache_dir=cache_dir
+            dumps,
+            out,
+            jobs=jobs,
+            executor=_executor(executor, jobs),
+            cache_dir=cache_dir,
+            memory_limit=memory_limit,
         )
         build_seconds = time.perf_counter() - started
     articles = len(report.tables["article_versions"])
@@ -268,9 +274,11 @@ def _measure_in_subprocess(
     with_floor: bool,
     executor: str = "local",
     cache_dir: Path | None = None,
+    memory_limit: str | None = None,
 ) -> dict:
     command = [sys.executable, "-m", "newspack.dev.bench", "--measure", str(dumps), str(out)]
     command += [str(jobs), "floor" if with_floor else "-", executor, str(cache_dir or "-")]
+    command += [memory_limit or "-"]
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -319,23 +327,33 @@ def bench_size(
     return rows
 
 
-def bench_growth(sizes: list[int], jobs: int) -> list[dict]:
+def bench_growth(
+    sizes: list[int], jobs: int, memory_limit: str | None = None, keep: Path | None = None
+) -> list[dict]:
     """The corpus-level stages alone at each size: the largest corpus is built once from a
     cold cache, then, for each size, its first dumps (the articles make_corpus(size) writes)
-    are built into a new folder with every dump taken from that cache."""
+    are built into a new folder with every dump taken from that cache. With `keep`, the
+    corpus and its cache stay in that folder and a later run reuses them (no cold build):
+    code before and after a change is measured on the same cache."""
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        root = Path(scratch)
-        paths = make_corpus(root / "dumps", max(sizes))
-        cache = root / "cache"
-        cold = _measure_in_subprocess(root / "dumps", root / "out", jobs, False, "local", cache)
-        _print_row({**cold, "nlp_pipe_s": "-", "build_over_nlp": "-"})
+        root = keep or Path(scratch)
+        corpus, cache = root / "dumps", root / "cache"
+        paths = sorted(corpus.glob("*.txt")) or make_corpus(corpus, max(sizes))
+        if len(paths) * ARTICLES_PER_DUMP < max(sizes):
+            raise SystemExit(f"{corpus}: fewer than {max(sizes)} articles; use another --keep")
+        if not cache.exists():
+            cold = _measure_in_subprocess(corpus, root / "out", jobs, False, "local", cache)
+            _print_row({**cold, "nlp_pipe_s": "-", "build_over_nlp": "-"})
         for size in sorted(sizes):
             prefix = root / f"dumps-{size}"
-            prefix.mkdir()
-            for path in paths[: -(-size // ARTICLES_PER_DUMP)]:
-                shutil.copy(path, prefix)
-            warm = _measure_in_subprocess(prefix, root / f"out-{size}", jobs, False, "local", cache)
+            if not prefix.exists():
+                prefix.mkdir()
+                for path in paths[: -(-size // ARTICLES_PER_DUMP)]:
+                    shutil.copy(path, prefix)
+            out = root / f"out-{size}"
+            shutil.rmtree(out, ignore_errors=True)
+            warm = _measure_in_subprocess(prefix, out, jobs, False, "local", cache, memory_limit)
             warm.update(executor="cached", nlp_pipe_s="-", build_over_nlp="-")
             _print_row(warm)
             rows.append(warm)
@@ -362,9 +380,12 @@ def bench_incremental(dumps: int, jobs: int) -> dict:
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--measure"]:
-        dumps, out, jobs, floor, executor, cache_dir = argv[1:7]
+        dumps, out, jobs, floor, executor, cache_dir, memory_limit = argv[1:8]
         cache = None if cache_dir == "-" else Path(cache_dir)
-        result = measure(Path(dumps), Path(out), int(jobs), floor == "floor", executor, cache)
+        limit = None if memory_limit == "-" else memory_limit
+        result = measure(
+            Path(dumps), Path(out), int(jobs), floor == "floor", executor, cache, limit
+        )
         print(json.dumps(result))
         return
     parser = argparse.ArgumentParser(prog="python -m newspack.dev.bench", description=__doc__)
@@ -392,10 +413,17 @@ def main(argv: list[str]) -> None:
         metavar="SIZE",
         help="instead: the corpus-level stages at each size, from one cold build of the largest",
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="with --growth: keep the corpus and its cache in DIR, and reuse them when there",
+    )
+    parser.add_argument("--memory-limit", help="the builds' --memory-limit (default: theirs)")
     args = parser.parse_args(argv)
     if args.growth:
         print(f"Corpus-level stages by size (one cold build, then cached):\n\n{SIZE_HEADER}")
-        bench_growth(args.growth, max(args.jobs))
+        bench_growth(args.growth, max(args.jobs), args.memory_limit, args.keep)
         return
     print(f"Full builds (cold cache), processes {args.jobs}:\n\n{SIZE_HEADER}")
     for size in args.sizes:

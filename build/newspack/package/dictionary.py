@@ -12,8 +12,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import pandas as pd
-
 from newspack.package.schema import (
     column_names,
     field_registry,
@@ -24,6 +22,7 @@ from newspack.package.schema import (
     table_module,
     table_names,
 )
+from newspack.tables.corpus import quoted
 
 DICTIONARY_PATH = Path("docs") / "data-dictionary.md"
 # First line of the file: proof that newspack wrote it (it replaces no other file).
@@ -36,11 +35,22 @@ def _cell(text: object) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def _example(frame: pd.DataFrame, column: str) -> str:
-    values = frame[column].dropna()
-    if values.empty:
+def table_examples(con, table: str) -> tuple[int, dict[str, object]]:
+    """A table's row count and each column's first value in primary-key order (None for a
+    column without any), by one DuckDB query over the table (tables/corpus.py)."""
+    key = "struct_pack(" + ", ".join(quoted(c) for c in primary_key(table)) + ")"
+    firsts = ", ".join(
+        f"arg_min({quoted(c)}, {key}) FILTER (WHERE {quoted(c)} IS NOT NULL)"
+        for c in column_names(table)
+    )
+    count, *values = con.sql(f"SELECT count(*), {firsts} FROM {quoted(table)}").fetchall()[0]
+    return count, dict(zip(column_names(table), values, strict=True))
+
+
+def _example(value: object) -> str:
+    if value is None:
         return ""
-    value = str(values.iloc[0])
+    value = str(value)
     shown = value if len(value) <= EXAMPLE_CHARS else value[: EXAMPLE_CHARS - 1] + "…"
     return f"`{_cell(shown)}`"
 
@@ -58,10 +68,10 @@ def _constraints(field: dict) -> str:
     return "; ".join(parts)
 
 
-def _table_section(table: str, frame: pd.DataFrame) -> list[str]:
+def _table_section(table: str, rows: int, examples: dict[str, object]) -> list[str]:
     title, description = table_description(table)
     lines = [f"## {table}", "", f"**{title}.** {_cell(description)}", ""]
-    lines.append(f"- rows: {len(frame)}")
+    lines.append(f"- rows: {rows}")
     lines.append(f"- made by: `{table_module(table)}`")
     lines.append(f"- primary key: {', '.join(f'`{c}`' for c in primary_key(table))}")
     for fk in foreign_keys(table):
@@ -76,12 +86,12 @@ def _table_section(table: str, frame: pd.DataFrame) -> list[str]:
         field = registry[column]
         lines.append(
             f"| `{column}` | {field['type']} | {_cell(_constraints(field))} | "
-            f"{_cell(field['description'])} | {_example(frame, column)} |"
+            f"{_cell(field['description'])} | {_example(examples[column])} |"
         )
     return [*lines, ""]
 
 
-def render(tables: dict[str, pd.DataFrame]) -> str:
+def render(con) -> str:
     """The data dictionary of the package, as Markdown."""
     meta = package_metadata()
     lines = [
@@ -95,12 +105,13 @@ def render(tables: dict[str, pd.DataFrame]) -> str:
         "",
     ]
     for table in table_names():
-        lines += _table_section(table, tables[table])
+        lines += _table_section(table, *table_examples(con, table))
     return "\n".join(lines)
 
 
-def write(tables: dict[str, pd.DataFrame], out_dir: Path) -> Path | None:
-    """Write docs/data-dictionary.md into out_dir, unless a file there is not newspack's
+def write(con, out_dir: Path) -> Path | None:
+    """Write docs/data-dictionary.md into out_dir (con: a DuckDB connection with the
+    tables, tables/corpus.py), unless a file there is not newspack's
     (then None: it is left as it is)."""
     path = out_dir / DICTIONARY_PATH
     folder = path.parent
@@ -111,7 +122,7 @@ def write(tables: dict[str, pd.DataFrame], out_dir: Path) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-        stream.write(render(tables))
+        stream.write(render(con))
     os.replace(temporary, path)
     return path
 

@@ -1,5 +1,9 @@
 """Stage 8, publish: write the CSVs, datapackage.json and the DuckDB file.
 
+Every table is streamed from the corpus's tables on disk (tables/corpus.py) in primary-key
+order, a batch of rows at a time: the CSVs are written batch by batch, and DuckDB loads its
+file from the Parquet parts itself, so no table is ever held in memory whole.
+
 Everything is first written into a staging folder next to the target; the published files
 are replaced only once the whole package is written and validated, so a failed build leaves
 the previous package in place, and a journal lets the next build finish or undo a swap that a
@@ -24,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from newspack.config import (
     DATA_DIRNAME,
     DESCRIPTOR_NAME,
     DIST_DIRNAME,
-    DUCKDB_MEMORY_LIMIT,
     DUCKDB_NAME,
 )
 from newspack.package.ownership import (
@@ -41,17 +45,16 @@ from newspack.package.ownership import (
     remove_owned,
 )
 from newspack.package.schema import (
-    column_names,
     duckdb_ddl,
-    duckdb_type,
-    field_registry,
     package_metadata,
+    primary_key,
     table_description,
     table_names,
     table_schema,
     tables_in_dependency_order,
 )
-from newspack.tables.frames import Tables, write_csv
+from newspack.tables.corpus import CorpusTables, duckdb_share, quoted, select_typed
+from newspack.tables.frames import write_csv
 
 LOCK_NAME = ".newspack.lock"
 JOURNAL_NAME = ".newspack-publish.json"
@@ -82,10 +85,9 @@ def _resource(table: str, csv_path: Path) -> dict[str, Any]:
     }
 
 
-def descriptor(tables: Tables, data_dir: Path) -> dict[str, Any]:
+def descriptor(dumps: pd.DataFrame, data_dir: Path) -> dict[str, Any]:
     """datapackage.json contents; `created` is the newest crawl time, not the build time."""
     meta = package_metadata()
-    dumps = tables["dumps"]
     crawl_times = dumps["crawl_time"].dropna()
     package: dict[str, Any] = {
         "name": meta["name"],
@@ -115,21 +117,19 @@ def _views_sql() -> str:
     return resources.files("newspack.package").joinpath("views.sql").read_text(encoding="utf-8")
 
 
-def write_duckdb(tables: Tables, path: Path) -> None:
-    """A DuckDB file with every table (keys, comments) loaded from the validated frames,
-    and the views. Loading the frames (not re-reading the CSVs) keeps DuckDB's CSV reader
-    and its limits (line size, dialect sniffing) out of the build."""
-    registry = field_registry()
-    with duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY_LIMIT}) as con:
+def write_duckdb(corpus: CorpusTables, path: Path) -> None:
+    """A DuckDB file with every table (keys, comments), loaded by DuckDB from the corpus's
+    Parquet parts in primary-key order, and the views. Loading the validated parts (not
+    re-reading the CSVs) keeps DuckDB's CSV reader and its limits (line size, dialect
+    sniffing) out of the build."""
+    config = {"memory_limit": duckdb_share(corpus.memory_limit)}
+    with duckdb.connect(str(path), config=config) as con:
         for table in tables_in_dependency_order():
             for statement in duckdb_ddl(table):
                 con.execute(statement)
-            select = ", ".join(
-                f'CAST("{c}" AS {duckdb_type(registry[c]["type"])})' for c in column_names(table)
-            )
-            con.register("newspack_frame", tables[table])
-            con.execute(f'INSERT INTO "{table}" SELECT {select} FROM newspack_frame')
-            con.unregister("newspack_frame")
+            keys = ", ".join(quoted(c) for c in primary_key(table))
+            source = select_typed(table, corpus.parquet_source(table))
+            con.execute(f"INSERT INTO {quoted(table)} {source} ORDER BY {keys}")
         con.execute(_views_sql())
 
 
@@ -358,17 +358,26 @@ def _carry_out(out_dir: Path, journal: dict, staging: Path) -> str:
     return "rolled back an interrupted publication"
 
 
-def _write_csvs_and_duckdb(tables: Tables, data_dir: Path, duckdb_path: Path) -> None:
+def write_table_csv(corpus: CorpusTables, table: str, path: Path) -> None:
+    """A table's CSV, written a batch of rows at a time in primary-key order: the same
+    bytes as writing the whole table at once (tables/frames.py write_csv)."""
+    for number, frame in enumerate(corpus.batches(table)):
+        write_csv(frame, path, header=number == 0)
+
+
+def _write_csvs_and_duckdb(corpus: CorpusTables, data_dir: Path, duckdb_path: Path) -> None:
     """The CSVs, and the DuckDB file loaded in a second thread beside them: DuckDB works
     outside Python's lock, so the two overlap."""
     with ThreadPoolExecutor(1) as loader:
-        loading = loader.submit(write_duckdb, tables, duckdb_path)
+        loading = loader.submit(write_duckdb, corpus, duckdb_path)
         for table in tables_in_dependency_order():
-            write_csv(tables[table], data_dir / f"{table}.csv")
+            write_table_csv(corpus, table, data_dir / f"{table}.csv")
         loading.result()
 
 
-def publish(tables: Tables, out_dir: Path, duckdb_path: Path | None = None) -> dict[str, Path]:
+def publish(
+    corpus: CorpusTables, out_dir: Path, duckdb_path: Path | None = None
+) -> dict[str, Path]:
     """Write the package into out_dir (data/, datapackage.json) and the DuckDB file.
 
     Everything is written into a staging folder first; then data/ is exchanged atomically,
@@ -383,8 +392,8 @@ def publish(tables: Tables, out_dir: Path, duckdb_path: Path | None = None) -> d
     data_dir, new_descriptor = staging / DATA_DIRNAME, staging / "new.json"
     try:
         data_dir.mkdir()
-        _write_csvs_and_duckdb(tables, data_dir, staging / DUCKDB_NAME)
-        package = descriptor(tables, data_dir)
+        _write_csvs_and_duckdb(corpus, data_dir, staging / DUCKDB_NAME)
+        package = descriptor(corpus.frame("dumps"), data_dir)
         new_descriptor.write_text(
             json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )

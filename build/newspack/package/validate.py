@@ -1,25 +1,30 @@
 """Stage 7, validate: check every table against its schema and the tables against each other.
 
-pandera (derived from schemas/) checks types, constraints and primary keys; the checks here
-add what a single table cannot say: foreign keys, line numbers inside their dump, update
-times not after the crawl, one canonical version per article, a ledger that accounts for
-every line of every dump, mentions, figures and quotes whose offsets slice their text
-exactly, and focus rows ranked without gaps, one per country. All failures are collected,
-then reported together.
+pandera (derived from schemas/) checks every row's types and constraints, a chunk of rows
+at a time; the rest is DuckDB queries over the whole tables, out of core (the corpus's
+Parquet parts, tables/corpus.py, or frames registered with DuckDB for a small corpus): unique
+primary keys, foreign keys, line numbers inside their dump, update times not after the
+crawl, one canonical version per article, a ledger that accounts for every line of every
+dump, mentions, figures and quotes whose offsets slice their text exactly, and focus rows
+ranked without gaps, one per country. All failures are collected, then reported together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 import pandera.errors
 
-from newspack.ingest.sources import sources
 from newspack.package.schema import foreign_keys, pandera_schema, primary_key, table_names
+from newspack.tables.corpus import CorpusTables, connect_frames, quoted
 from newspack.tables.frames import Tables
 
 MAX_SHOWN_PER_RULE = 5
+MAX_KEPT_PER_RULE = 1_000  # problems of one rule kept (a broken build could have millions)
+Connection = duckdb.DuckDBPyConnection
 
 
 @dataclass(frozen=True)
@@ -58,338 +63,355 @@ def _row_label(frame: pd.DataFrame, table: str, index) -> str:
     return "/".join(str(frame.at[index, c]) for c in primary_key(table))
 
 
-def check_schema(table: str, frame: pd.DataFrame) -> list[Problem]:
-    """pandera checks derived from the table's Frictionless schema."""
+def check_chunk(table: str, frame: pd.DataFrame) -> list[Problem]:
+    """pandera's checks for a chunk of a table's rows: every rule but primary-key uniqueness,
+    which spans chunks (check_primary_keys checks it over the whole table)."""
+    schema = pandera_schema(table)
+    schema.unique = None
     try:
-        pandera_schema(table).validate(frame, lazy=True)
+        schema.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-        return [
-            Problem(
-                table,
-                _row_label(frame, table, case["index"]),
-                f"{case['column']}: {case['check']}",
-                f"value {case['failure_case']!r}",
-            )
-            for _, case in cases.iterrows()
-        ]
+        return _schema_problems(table, frame, errors)
     return []
 
 
-def check_foreign_keys(tables: Tables) -> list[Problem]:
-    problems = []
-    for table, frame in tables.items():
-        for fk in foreign_keys(table):
-            ref = fk["reference"]
-            target = tables[ref["resource"]][ref["fields"]].drop_duplicates()
-            own = frame[fk["fields"]].dropna()
-            merged = own.merge(
-                target, how="left", left_on=fk["fields"], right_on=ref["fields"], indicator=True
-            )
-            missing = merged.index[merged["_merge"] == "left_only"]
-            for position in missing:
-                index = own.index[position]
-                values = "/".join(str(own.at[index, c]) for c in fk["fields"])
-                problems.append(
-                    Problem(
-                        table,
-                        _row_label(frame, table, index),
-                        "foreign key",
-                        f"{fk['fields']} = {values} not found in {ref['resource']} {ref['fields']}",
-                    )
-                )
-    return problems
-
-
-def _line_columns(frame: pd.DataFrame) -> list[str]:
+def _schema_problems(table: str, frame: pd.DataFrame, errors) -> list[Problem]:
     return [
-        c
-        for c in ("line", "line_start", "line_end", "title_line", "updated_line")
-        if c in frame.columns
+        Problem(
+            table,
+            _row_label(frame, table, case["index"]),
+            f"{case['column']}: {case['check']}",
+            f"value {case['failure_case']!r}",
+        )
+        for _, case in errors.failure_cases.iterrows()
     ]
 
 
-def check_line_ranges(tables: Tables) -> list[Problem]:
-    """Every line number lies inside its dump; ranges are not reversed."""
-    line_counts = tables["dumps"].set_index("dump_id")["line_count"]
+# --- cross-table checks: DuckDB queries over views named as the tables -------------------
+
+
+def _key(table: str, alias: str = "t") -> str:
+    """SQL for a row's label: its primary key values joined by "/"."""
+    return "concat_ws('/', " + ", ".join(f"{alias}.{quoted(c)}" for c in primary_key(table)) + ")"
+
+
+def _rows(con: Connection, sql: str, parameters: list | None = None) -> list[tuple]:
+    return con.execute(f"{sql} LIMIT {MAX_KEPT_PER_RULE}", parameters).fetchall()
+
+
+def _problems(table: str, rule: str, rows: Iterable[tuple], detail) -> list[Problem]:
+    """A Problem per row (label first, then what detail() formats the rest with)."""
+    return [Problem(table, str(row[0]), rule, detail(*row[1:])) for row in rows]
+
+
+def check_primary_keys(con: Connection) -> list[Problem]:
+    """No two rows of a table share their primary key."""
     problems = []
-    for table, frame in tables.items():
-        if "dump_id" not in frame.columns or table == "dumps":
-            continue
-        limit = frame["dump_id"].map(line_counts)
-        # A refused dump has no line count: its quarantine row names the line of the error.
-        read = limit.notna()
-        for column in _line_columns(frame):
-            bad = frame.index[read & frame[column].notna() & (frame[column] > limit)]
-            problems += [
-                Problem(
-                    table,
-                    _row_label(frame, table, i),
-                    "line inside dump",
-                    f"{column} = {frame.at[i, column]} beyond the dump's {limit.at[i]} lines",
-                )
-                for i in bad
-            ]
-        if "line_start" in frame.columns:
-            bad = frame.index[frame["line_start"] > frame["line_end"]]
-            problems += [
-                Problem(
-                    table,
-                    _row_label(frame, table, i),
-                    "line range",
-                    f"line_start {frame.at[i, 'line_start']} after "
-                    f"line_end {frame.at[i, 'line_end']}",
-                )
-                for i in bad
-            ]
+    for table in table_names():
+        keys = ", ".join(quoted(c) for c in primary_key(table))
+        rows = _rows(
+            con,
+            f"SELECT concat_ws('/', {keys}), count(*) FROM {quoted(table)} "
+            f"GROUP BY {keys} HAVING count(*) > 1 ORDER BY 1",
+        )
+        problems += _problems(
+            table, "primary key uniqueness", rows, lambda n: f"{n} rows share this key"
+        )
     return problems
 
 
-def check_update_times(tables: Tables) -> list[Problem]:
+def check_foreign_keys(con: Connection) -> list[Problem]:
+    problems = []
+    for table in table_names():
+        for fk in foreign_keys(table):
+            ref = fk["reference"]
+            own = ", ".join(f"t.{quoted(c)}" for c in fk["fields"])
+            present = " AND ".join(f"t.{quoted(c)} IS NOT NULL" for c in fk["fields"])
+            joined = " AND ".join(
+                f"r.{quoted(theirs)} = t.{quoted(mine)}"
+                for mine, theirs in zip(fk["fields"], ref["fields"], strict=True)
+            )
+            rows = _rows(
+                con,
+                f"SELECT {_key(table)}, concat_ws('/', {own}) FROM {quoted(table)} t "
+                f"WHERE {present} AND NOT EXISTS "
+                f"(SELECT 1 FROM {quoted(ref['resource'])} r WHERE {joined}) ORDER BY 1",
+            )
+            problems += _problems(
+                table,
+                "foreign key",
+                rows,
+                lambda values, fk=fk, ref=ref: (
+                    f"{fk['fields']} = {values} not found in {ref['resource']} {ref['fields']}"
+                ),
+            )
+    return problems
+
+
+LINE_COLUMNS = ("line", "line_start", "line_end", "title_line", "updated_line")
+
+
+def _columns(con: Connection, table: str) -> list[str]:
+    return [row[0] for row in con.execute(f"DESCRIBE {quoted(table)}").fetchall()]
+
+
+def check_line_ranges(con: Connection) -> list[Problem]:
+    """Every line number lies inside its dump; ranges are not reversed."""
+    problems = []
+    for table in table_names():
+        columns = _columns(con, table)
+        if "dump_id" not in columns or table == "dumps":
+            continue
+        for column in (c for c in LINE_COLUMNS if c in columns):
+            # A refused dump has no line count: its quarantine row names the line of the error.
+            rows = _rows(
+                con,
+                f"SELECT {_key(table)}, t.{quoted(column)}, d.line_count FROM {quoted(table)} t "
+                f"JOIN dumps d USING (dump_id) WHERE d.line_count IS NOT NULL "
+                f"AND t.{quoted(column)} > d.line_count ORDER BY 1",
+            )
+            problems += _problems(
+                table,
+                "line inside dump",
+                rows,
+                lambda value, limit, column=column: (
+                    f"{column} = {value} beyond the dump's {limit} lines"
+                ),
+            )
+        if "line_start" in columns:
+            rows = _rows(
+                con,
+                f"SELECT {_key(table)}, line_start, line_end FROM {quoted(table)} t "
+                "WHERE line_start > line_end ORDER BY 1",
+            )
+            problems += _problems(
+                table,
+                "line range",
+                rows,
+                lambda start, end: f"line_start {start} after line_end {end}",
+            )
+    return problems
+
+
+def check_update_times(con: Connection) -> list[Problem]:
     """No update time after the crawl of the dump it was read from."""
-    crawl = tables["dumps"].set_index("dump_id")["crawl_time"]
     problems = []
     for table in ("article_versions", "articles"):
-        frame = tables[table]
-        crawl_time = frame["dump_id"].map(crawl)
-        both = frame["updated_at"].notna() & crawl_time.notna()
         # ISO 8601 UTC strings of one format compare in time order.
-        bad = frame.index[both & (frame["updated_at"] > crawl_time)]
-        problems += [
-            Problem(
-                table,
-                _row_label(frame, table, i),
-                "updated before crawl",
-                f"updated_at {frame.at[i, 'updated_at']} after crawl_time {crawl_time.at[i]}",
-            )
-            for i in bad
-        ]
+        rows = _rows(
+            con,
+            f"SELECT {_key(table)}, t.updated_at, d.crawl_time FROM {quoted(table)} t "
+            "JOIN dumps d USING (dump_id) WHERE t.updated_at > d.crawl_time ORDER BY 1",
+        )
+        problems += _problems(
+            table,
+            "updated before crawl",
+            rows,
+            lambda updated, crawl: f"updated_at {updated} after crawl_time {crawl}",
+        )
     return problems
 
 
-def check_canonical(tables: Tables) -> list[Problem]:
+def check_canonical(con: Connection) -> list[Problem]:
     """Exactly one canonical version per article, the latest, and articles points at it."""
-    versions = tables["article_versions"]
-    latest = versions.groupby("article_id")["version"].max()
-    flagged = versions[versions["is_canonical"]].groupby("article_id")["version"].agg(list)
-    problems = []
-    for article_id, version in latest.items():
-        if flagged.get(article_id, []) != [version]:
-            problems.append(
-                Problem(
-                    "article_versions",
-                    str(article_id),
-                    "one canonical version",
-                    f"versions {flagged.get(article_id, [])} are canonical; "
-                    f"only the latest, {version}, must be",
-                )
-            )
-    articles = tables["articles"].set_index("article_id")
-    for article_id, row in articles.iterrows():
-        if latest.get(article_id) != row["canonical_version"]:
-            problems.append(
-                Problem(
-                    "articles",
-                    str(article_id),
-                    "canonical version",
-                    f"canonical_version {row['canonical_version']} is not the "
-                    f"latest version {latest.get(article_id)}",
-                )
-            )
-    return problems
+    latest = (
+        "SELECT article_id, max(version) AS latest, "
+        "list(version ORDER BY version) FILTER (WHERE is_canonical) AS flagged "
+        "FROM article_versions GROUP BY article_id"
+    )
+    rows = _rows(
+        con,
+        f"SELECT article_id, coalesce(flagged, []), latest FROM ({latest}) "
+        "WHERE coalesce(flagged, []) <> [latest] ORDER BY 1",
+    )
+    problems = _problems(
+        "article_versions",
+        "one canonical version",
+        rows,
+        lambda flagged, latest: (
+            f"versions {flagged} are canonical; only the latest, {latest}, must be"
+        ),
+    )
+    rows = _rows(
+        con,
+        f"SELECT a.article_id, a.canonical_version, v.latest FROM articles a "
+        f"LEFT JOIN ({latest}) v USING (article_id) "
+        "WHERE v.latest IS DISTINCT FROM a.canonical_version ORDER BY 1",
+    )
+    return problems + _problems(
+        "articles",
+        "canonical version",
+        rows,
+        lambda version, latest: f"canonical_version {version} is not the latest version {latest}",
+    )
 
 
-def _published_keys(tables: Tables, table: str) -> set[str]:
-    frame = tables[table]
-    columns = [frame[c].astype(str) for c in primary_key(table)]
-    keys = columns[0]
-    for column in columns[1:]:
-        keys = keys + "/" + column
-    return set(keys)
+def check_version_counts(con: Connection) -> list[Problem]:
+    """articles.version_count is the number of the article's versions."""
+    rows = _rows(
+        con,
+        f"SELECT {_key('articles')}, t.version_count, coalesce(v.n, 0) FROM articles t "
+        "LEFT JOIN (SELECT article_id, count(*) AS n FROM article_versions GROUP BY article_id)"
+        " v USING (article_id) WHERE t.version_count IS DISTINCT FROM coalesce(v.n, 0) "
+        "ORDER BY 1",
+    )
+    return _problems(
+        "articles",
+        "version count",
+        rows,
+        lambda count, found: f"version_count {count}, but {found} version(s)",
+    )
 
 
-def check_ledger(tables: Tables) -> list[Problem]:
+def check_ledger(con: Connection) -> list[Problem]:
     """Every line of every dump has one ledger row, and published rows point at real rows."""
-    ledger = tables["line_ledger"]
-    problems = []
-    dumps = tables["dumps"]
-    lines_by_dump = ledger.groupby("dump_id")["line"].agg(set)
-    for dump in dumps[dumps["dump_status"] == "parsed"].itertuples():
-        if pd.isna(dump.line_count):
-            continue  # check_dump_statuses reports it
-        expected = set(range(1, dump.line_count + 1))
-        if missing := sorted(expected - lines_by_dump.get(dump.dump_id, set())):
-            problems.append(
-                Problem(
-                    "line_ledger",
-                    dump.dump_id,
-                    "every line accounted for",
-                    f"{len(missing)} line(s) missing, first {missing[:10]}",
-                )
-            )
-    for table_name, group in ledger[ledger["table_name"].notna()].groupby("table_name"):
-        keys = _published_keys(tables, table_name)
-        for index in group.index[~group["row_key"].isin(keys)]:
-            problems.append(
-                Problem(
-                    "line_ledger",
-                    _row_label(ledger, "line_ledger", index),
-                    "ledger points at a row",
-                    f"{table_name} has no row {ledger.at[index, 'row_key']}",
-                )
-            )
+    rows = _rows(
+        con,
+        "SELECT d.dump_id, count(*), list(n ORDER BY n)[1:10] FROM dumps d, "
+        "LATERAL generate_series(1, d.line_count) AS lines(n) "
+        "WHERE d.dump_status = 'parsed' AND d.line_count IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM line_ledger l WHERE l.dump_id = d.dump_id AND l.line = lines.n) "
+        "GROUP BY d.dump_id ORDER BY 1",
+    )
+    problems = _problems(
+        "line_ledger",
+        "every line accounted for",
+        rows,
+        lambda missing, first: f"{missing} line(s) missing, first {first}",
+    )
+    named = [r[0] for r in con.execute("SELECT DISTINCT table_name FROM line_ledger").fetchall()]
+    for table in sorted(t for t in named if t is not None):
+        exists = (
+            f"EXISTS (SELECT 1 FROM {quoted(table)} p WHERE {_key(table, 'p')} = t.row_key)"
+            if table in table_names()
+            else "false"  # a table the package does not have
+        )
+        rows = _rows(
+            con,
+            f"SELECT {_key('line_ledger')}, t.row_key FROM line_ledger t "
+            f"WHERE t.table_name = ? AND NOT {exists} ORDER BY 1",
+            [table],
+        )
+        problems += _problems(
+            "line_ledger",
+            "ledger points at a row",
+            rows,
+            lambda key, table=table: f"{table} has no row {key}",
+        )
     return problems
 
 
-def check_dump_statuses(tables: Tables) -> list[Problem]:
+def check_dump_statuses(con: Connection) -> list[Problem]:
     """Parsed dumps were read; refused ones say why; duplicates point at a parsed dump."""
-    dumps = tables["dumps"].set_index("dump_id", drop=False)
-    parsed = set(dumps.index[dumps["dump_status"] == "parsed"])
-    problems = []
-    for dump in dumps.itertuples():
-        if dump.dump_status == "parsed" and pd.isna(dump.line_count):
-            problems.append(Problem("dumps", dump.dump_id, "parsed dump", "no line count"))
-        if dump.dump_status == "refused" and not dump.problem:
-            problems.append(Problem("dumps", dump.dump_id, "refused dump", "no problem given"))
-        if dump.dump_status == "duplicate" and dump.duplicate_of not in parsed:
-            problems.append(
-                Problem(
-                    "dumps",
-                    dump.dump_id,
-                    "duplicate dump",
-                    f"duplicate_of {dump.duplicate_of!r} is not a parsed dump",
-                )
-            )
-    return problems
+    rows = _rows(
+        con,
+        "SELECT dump_id, 'parsed dump', 'no line count' FROM dumps "
+        "WHERE dump_status = 'parsed' AND line_count IS NULL "
+        "UNION ALL SELECT dump_id, 'refused dump', 'no problem given' FROM dumps "
+        "WHERE dump_status = 'refused' AND problem IS NULL "
+        "UNION ALL SELECT dump_id, 'duplicate dump', "
+        "format('duplicate_of {} is not a parsed dump', "
+        "coalesce('''' || duplicate_of || '''', 'None')) FROM dumps t "
+        "WHERE dump_status = 'duplicate' AND NOT EXISTS (SELECT 1 FROM dumps p "
+        "WHERE p.dump_status = 'parsed' AND p.dump_id = t.duplicate_of) ORDER BY 1, 2",
+    )
+    return [Problem("dumps", dump_id, rule, detail) for dump_id, rule, detail in rows]
 
 
-def _source_texts(tables: Tables) -> dict[tuple, str]:
-    """(article_id, version, source, position) -> the text mentions, figures and quotes
-    point into (sources.sources: the texts that are analysed)."""
-    return {(s.article_id, s.version, s.source, s.position): s.text for s in sources(tables)}
-
-
+# The texts mentions, figures and quotes point into (ingest.sources.sources: every text that
+# is analysed), by (article_id, version, source, source_position).
+TEXTS_QUERY = """
+SELECT article_id, version, 'title' AS source, 1 AS source_position, title AS text
+    FROM article_versions WHERE title_line IS NOT NULL
+UNION ALL SELECT article_id, version, 'bullet', position, text FROM bullets
+UNION ALL SELECT article_id, version, 'paragraph', position, text FROM paragraphs
+    WHERE kind = 'body'
+UNION ALL SELECT article_id, version, 'caption', position, caption FROM photos
+"""
 # Tables whose rows point into a text by offsets, and the column that must equal the slice.
 OFFSET_TABLES = {"mentions": "surface", "figures": "surface", "quotes": "quotation"}
 
 
-def check_offsets(tables: Tables) -> list[Problem]:
-    """Offsets of mentions, figures and quotes slice their text exactly to what they hold."""
-    texts = _source_texts(tables)
+def check_offsets(con: Connection) -> list[Problem]:
+    """Offsets of mentions, figures and quotes slice their text exactly to what they hold
+    (DuckDB's substring counts characters, as Python's slices do)."""
     problems = []
     for table, column in OFFSET_TABLES.items():
-        frame = tables.get(table)
-        if frame is None:
-            continue
-        for i, row in zip(frame.index, frame.itertuples(), strict=True):
-            text = texts.get((row.article_id, row.version, row.source, row.source_position))
-            expected = getattr(row, column)
-            found = None if text is None else text[row.start : row.end]
-            if found != expected:
-                problems.append(
-                    Problem(
-                        table,
-                        _row_label(frame, table, i),
-                        "offsets slice to the text",
-                        f"text[{row.start}:{row.end}] is {found!r}, not {expected!r}",
-                    )
-                )
+        found = 'substring(x.text, t.start + 1, greatest(t."end" - t.start, 0))'
+        rows = _rows(
+            con,
+            f'SELECT {_key(table)}, t.start, t."end", {found}, t.{quoted(column)} '
+            f"FROM {quoted(table)} t LEFT JOIN ({TEXTS_QUERY}) x "
+            "USING (article_id, version, source, source_position) "
+            f"WHERE {found} IS DISTINCT FROM t.{quoted(column)} ORDER BY 1",
+        )
+        problems += _problems(
+            table,
+            "offsets slice to the text",
+            rows,
+            lambda start, end, text, expected: f"text[{start}:{end}] is {text!r}, not {expected!r}",
+        )
     return problems
 
 
-def check_enrichment(tables: Tables) -> list[Problem]:
+def check_enrichment(con: Connection) -> list[Problem]:
     """Entity mention counts add up; linked figures exist."""
-    problems = []
-    if "mentions" in tables:
-        counts = tables["mentions"].groupby("entity_id").size()
-        for e in tables["entities"].itertuples():
-            if counts.get(e.entity_id, 0) != e.mention_count:
-                problems.append(
-                    Problem(
-                        "entities",
-                        e.entity_id,
-                        "mention count",
-                        f"mention_count {e.mention_count}, but "
-                        f"{counts.get(e.entity_id, 0)} mentions",
-                    )
-                )
-    if "figures" in tables:
-        figures = tables["figures"]
-        known = set(figures["figure_id"])
-        for f in figures[figures["related_figure_id"].notna()].itertuples():
-            if f.related_figure_id not in known:
-                problems.append(
-                    Problem(
-                        "figures",
-                        f.figure_id,
-                        "related figure",
-                        f"{f.related_figure_id} is not a figure",
-                    )
-                )
-    return problems
+    rows = _rows(
+        con,
+        "SELECT e.entity_id, e.mention_count, coalesce(m.n, 0) FROM entities e LEFT JOIN "
+        "(SELECT entity_id, count(*) AS n FROM mentions GROUP BY entity_id) m USING (entity_id) "
+        "WHERE e.mention_count IS DISTINCT FROM coalesce(m.n, 0) ORDER BY 1",
+    )
+    problems = _problems(
+        "entities",
+        "mention count",
+        rows,
+        lambda count, found: f"mention_count {count}, but {found} mentions",
+    )
+    rows = _rows(
+        con,
+        "SELECT figure_id, related_figure_id FROM figures t WHERE related_figure_id IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM figures f WHERE f.figure_id = t.related_figure_id) "
+        "ORDER BY 1",
+    )
+    return problems + _problems(
+        "figures", "related figure", rows, lambda related: f"{related} is not a figure"
+    )
 
 
-def check_focus(tables: Tables) -> list[Problem]:
+def check_focus(con: Connection) -> list[Problem]:
     """Each article's focus rows: a country on every row, ranks 1, 2, 3 without a gap,
     distinct countries, and an entity wherever a place below country level is named."""
-    frame = tables.get("article_focus")
-    if frame is None:
-        return []
-    problems = []
-    for i in frame.index[frame["country_code"].isna()]:
-        problems.append(
-            Problem(
-                "article_focus", _row_label(frame, "article_focus", i), "country", "no country_code"
-            )
-        )
-    for article_id, group in frame.groupby("article_id"):
-        ranks = sorted(group["rank"])
-        if ranks != list(range(1, len(ranks) + 1)):
-            problems.append(
-                Problem("article_focus", str(article_id), "ranks from 1", f"ranks {ranks}")
-            )
-        if group["country_code"].nunique() != len(group):
-            problems.append(
-                Problem(
-                    "article_focus",
-                    str(article_id),
-                    "one row per country",
-                    f"countries {list(group['country_code'])}",
-                )
-            )
-    placed = frame[frame["place_kind"].isin(["city", "subdivision"])]
-    for i in placed.index:
-        if pd.isna(placed.at[i, "place_entity_id"]):
-            problems.append(
-                Problem(
-                    "article_focus",
-                    _row_label(frame, "article_focus", i),
-                    "place entity",
-                    "a place kind without its entity",
-                )
-            )
-    return problems
+    key = _key("article_focus")
+    rows = _rows(con, f"SELECT {key} FROM article_focus t WHERE country_code IS NULL ORDER BY 1")
+    problems = _problems("article_focus", "country", rows, lambda: "no country_code")
+    rows = _rows(
+        con,
+        "SELECT article_id, list(rank ORDER BY rank) AS ranks FROM article_focus "
+        "GROUP BY article_id HAVING ranks <> range(1, count(*) + 1) ORDER BY 1",
+    )
+    problems += _problems("article_focus", "ranks from 1", rows, lambda ranks: f"ranks {ranks}")
+    rows = _rows(
+        con,
+        "SELECT article_id, list(country_code ORDER BY rank) FROM article_focus "
+        "GROUP BY article_id HAVING count(DISTINCT country_code) <> count(*) ORDER BY 1",
+    )
+    problems += _problems(
+        "article_focus", "one row per country", rows, lambda codes: f"countries {codes}"
+    )
+    rows = _rows(
+        con,
+        f"SELECT {key} FROM article_focus t WHERE place_kind IN ('city', 'subdivision') "
+        "AND place_entity_id IS NULL ORDER BY 1",
+    )
+    return problems + _problems(
+        "article_focus", "place entity", rows, lambda: "a place kind without its entity"
+    )
 
 
-def check_version_counts(tables: Tables) -> list[Problem]:
-    """articles.version_count is the number of the article's versions."""
-    counts = tables["article_versions"].groupby("article_id").size()
-    articles = tables["articles"]
-    found = articles["article_id"].map(counts).fillna(0).astype(int)
-    bad = articles.index[articles["version_count"] != found]
-    return [
-        Problem(
-            "articles",
-            _row_label(articles, "articles", i),
-            "version count",
-            f"version_count {articles.at[i, 'version_count']}, but {found.at[i]} version(s)",
-        )
-        for i in bad
-    ]
-
-
-# Every cross-table check, run by validate_tables (a test fails if a check_* is missing).
+# Every cross-table check, run by validate_con (a test fails if a check_* is missing).
 CROSS_TABLE_CHECKS = (
+    check_primary_keys,
     check_foreign_keys,
     check_line_ranges,
     check_update_times,
@@ -403,12 +425,27 @@ CROSS_TABLE_CHECKS = (
 )
 
 
+def cross_table_problems(con: Connection) -> list[Problem]:
+    return [problem for check in CROSS_TABLE_CHECKS for problem in check(con)]
+
+
 def validate_tables(tables: Tables) -> None:
-    """Raise ValidationFailed listing every problem; return quietly when all is well."""
+    """Raise ValidationFailed listing every problem of tables held in memory; return quietly
+    when all is well."""
+    problems = [p for table in table_names() for p in check_chunk(table, tables[table])]
+    with connect_frames(tables) as con:
+        problems += cross_table_problems(con)
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def validate_corpus(corpus: CorpusTables) -> None:
+    """validate_tables for the corpus's tables on disk: pandera a chunk at a time, the
+    cross-table checks in DuckDB."""
     problems = []
     for table in table_names():
-        problems += check_schema(table, tables[table])
-    for check in CROSS_TABLE_CHECKS:
-        problems += check(tables)
+        for frame in corpus.batches(table, ordered=False):
+            problems += check_chunk(table, frame)
+    problems += cross_table_problems(corpus.con)
     if problems:
         raise ValidationFailed(problems)

@@ -1,82 +1,106 @@
 """Stages 5-6, identify and enrich, streamed: the tables from the processed dumps.
 
 The processed dumps (execution/store.py) stay in the store and are read back one at a
-time, so that memory holds a few dumps' parses and analyses and the tables, never the
-corpus's. Two passes:
+time, so that memory holds a few dumps' parses and analyses, never the corpus's. Two passes:
 
 1. each dump's summary (DumpSummary: its identity keys), made when the dump was processed
    or read from the cache, gives the identity plan without reading the dump again;
 2. each dump is read once more, in crawl order, for its rows of the identity tables
    (identify.dump_rows) and its versions' texts with their analyses. An article's versions
-   are gathered as their dumps are read and the article is enriched (entities, figures,
-   quotes, focus) when the last dump holding one of them has been read, then let go: memory holds
-   only the articles whose versions lie both before and after the point reached, which
-   depends on how far apart a story's versions are crawled, not on the corpus's size. Its
-   mentions are canonicalised with its own context alone, which is all canonicalisation
-   needs (short forms never join names across articles).
+   are gathered as their dumps are read and the article is enriched (enrich_article:
+   entities, figures, quotes, focus) when the last dump holding one of them has been read,
+   then let go: memory holds only the articles whose versions lie both before and after the
+   point reached, which depends on how far apart a story's versions are crawled, not on the
+   corpus's size. Enrichment depends on the article alone.
 
-Rows become typed frames (pyarrow-backed strings) every CHUNK_ROWS rows, so no table is
-held as Python dicts. Row order comes from the primary keys and entities do not depend on
-the order articles are completed in (tests/tables/test_assemble.py), so the tables are those of
+Every row goes to the corpus's Parquet parts as it is made (tables/corpus.py); what needs
+the whole corpus (the entities' corpus-wide columns, the quotes' speaker names) is then a
+DuckDB query over them. Row order comes from the primary keys and nothing depends on the
+order articles are completed in (tests/tables/test_assemble.py), so the tables are those of
 reading every dump at once.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
 from collections.abc import Callable, Sequence
-
-import pandas as pd
+from pathlib import Path
 
 from newspack.ingest.keys import DumpSummary
 from newspack.ingest.read import UnreadDump
 from newspack.ingest.sources import Source, reading_order, version_sources
 from newspack.package.schema import table_names
-from newspack.tables.entities import EntityTable
+from newspack.tables.corpus import CorpusTables
+from newspack.tables.entities import ENTITIES_QUERY, ENTITY_TABLES, article_entities
 from newspack.tables.figures import figure_rows
 from newspack.tables.focus import article_focus
-from newspack.tables.frames import Tables, concat_frames, to_frame
-from newspack.tables.identify import (
-    IdentityPlan,
-    dump_rows,
-    plan_identity,
-    unread_rows,
-)
-from newspack.tables.places import Gazetteer
+from newspack.tables.identify import IdentityPlan, dump_rows, plan_identity, unread_rows
+from newspack.tables.places import Gazetteer, default_gazetteer
 from newspack.tables.quotes import quote_rows
 
-CHUNK_ROWS = 20_000  # rows held as dicts before they become a frame
+# A quote's speaker is named as the corpus names the entity (the article's own spelling of
+# an entity's name may differ in case or punctuation from its first mention in the corpus).
+QUOTES_QUERY = """
+SELECT q.* REPLACE (
+    CASE WHEN q.speaker_entity_id IS NULL THEN q.speaker ELSE e.name END AS speaker)
+FROM quotes q LEFT JOIN entities e ON e.entity_id = q.speaker_entity_id
+"""
 
 
-class TableChunks:
-    """One table's rows, turned into typed frames every CHUNK_ROWS rows."""
+def enrich_article(
+    src_list: list[Source], analyses: dict, dateline_city, gazetteer: Gazetteer
+) -> dict[str, list[dict]]:
+    """One article's rows of the enriched tables (and of entities.ENTITY_TABLES), from its
+    versions' texts in reading order and their analyses alone."""
+    entities = article_entities(src_list, analyses, dateline_city, gazetteer)
+    return {
+        "mentions": entities.mention_rows,
+        "figures": figure_rows(src_list, analyses),
+        "quotes": quote_rows(src_list, analyses, entities.mention_rows, entities),
+        "article_focus": article_focus(entities, src_list, dateline_city),
+        **entities.internal_rows,
+    }
 
-    def __init__(self, table: str):
-        self.table = table
-        self._rows: list[dict] = []
-        self._frames: list[pd.DataFrame] = []
 
-    def add(self, rows: list[dict]) -> None:
-        self._rows += rows
-        if len(self._rows) >= CHUNK_ROWS:
-            self._flush()
+class _Waiting:
+    """The versions of articles whose last dump is still to come, kept on disk (pickled and
+    appended to one file in the corpus's scratch folder) until the article is complete:
+    memory holds where each version is, not its texts and analyses."""
 
-    def _flush(self) -> None:
-        if self._rows or not self._frames:
-            self._frames.append(to_frame(self.table, self._rows))
-            self._rows = []
+    def __init__(self, path: Path):
+        self._file = path.open("w+b")
+        self._where: dict[str, list[tuple[int, int]]] = {}  # article -> (offset, size)
 
-    def frame(self) -> pd.DataFrame:
-        self._flush()
-        return concat_frames(self.table, self._frames)
+    def add(self, article_id: str, src_list: list[Source], analyses: dict) -> None:
+        data = pickle.dumps((src_list, analyses), protocol=pickle.HIGHEST_PROTOCOL)
+        offset = self._file.seek(0, os.SEEK_END)
+        self._file.write(data)
+        self._where.setdefault(article_id, []).append((offset, len(data)))
+
+    def pop(self, article_id: str) -> tuple[list[Source], dict]:
+        src_list, analyses = [], {}
+        for offset, size in self._where.pop(article_id, []):
+            self._file.seek(offset)
+            sources, texts = pickle.loads(self._file.read(size))
+            src_list += sources
+            analyses.update(texts)
+        return src_list, analyses
+
+    def articles(self) -> list[str]:
+        return sorted(self._where)
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class _Assembly:
     """Pass 2: the tables, dump by dump in crawl order, by the identity plan of pass 1."""
 
-    def __init__(self, plan: IdentityPlan, crawl_order: list[str], gazetteer: Gazetteer | None):
+    def __init__(self, plan: IdentityPlan, crawl_order: list[str], corpus: CorpusTables, gazetteer):
         self.plan = plan
-        self.chunks = {table: TableChunks(table) for table in table_names()}
-        self.entities = EntityTable(gazetteer)
+        self.corpus = corpus
+        self.gazetteer = gazetteer
         position = {dump_id: i for i, dump_id in enumerate(crawl_order)}
         # Each article's last dump in crawl order that holds one of its published versions.
         self.last_dump: dict[str, str] = {}
@@ -84,55 +108,67 @@ class _Assembly:
             last = self.last_dump.get(slot.article_id)
             if not slot.duplicate and (last is None or position[dump_id] > position[last]):
                 self.last_dump[slot.article_id] = dump_id
-        self.gathered: dict[str, tuple[list[Source], dict]] = {}  # article -> versions so far
+        self.waiting = _Waiting(corpus.folder / "waiting-versions.pickles")
         self.datelines: dict[str, str | None] = {}  # article -> its canonical dateline city
 
     def add_dump(self, result) -> None:
-        """The dump's identity rows; its versions' texts gathered with their articles', and
-        the articles whose last version this dump holds enriched."""
+        """The dump's identity rows; the versions of articles that go on in later dumps put
+        to wait, and the articles whose last version this dump holds enriched."""
         rows = dump_rows(result.parsed, self.plan)
         for table, found in rows.items():
-            self.chunks[table].add(found)
-        self.datelines.update((row["article_id"], row["dateline_city"]) for row in rows["articles"])
+            self.corpus.add(table, found)
         dump_id = result.parsed.dump.dump_id
-        for article_id in self._gather(result):
-            if self.last_dump[article_id] == dump_id:
-                src_list, analyses = self.gathered.pop(article_id)
-                dateline_city = self.datelines.pop(article_id)
-                self._enrich(sorted(src_list, key=reading_order), analyses, dateline_city)
+        completed: dict[str, tuple[list[Source], dict]] = {}
+        for article_id, src_list, analyses in self._versions(result):
+            if self.last_dump[article_id] != dump_id:
+                self.waiting.add(article_id, src_list, analyses)
+                continue
+            earlier = completed.setdefault(article_id, self.waiting.pop(article_id))
+            earlier[0].extend(src_list)
+            earlier[1].update(analyses)
+        datelines = {row["article_id"]: row["dateline_city"] for row in rows["articles"]}
+        for article_id, (src_list, analyses) in completed.items():
+            # The article's canonical row is published by the dump of its latest version.
+            dateline_city = datelines.get(article_id, self.datelines.pop(article_id, None))
+            enriched = enrich_article(
+                sorted(src_list, key=reading_order), analyses, dateline_city, self.gazetteer
+            )
+            for table, found in enriched.items():
+                self.corpus.add(table, found)
+        self.datelines.update(
+            (article_id, city)
+            for article_id, city in datelines.items()
+            if article_id not in completed
+        )
 
-    def _gather(self, result) -> list[str]:
-        """Add the sources and analyses of the dump's published versions to their articles';
-        the articles, in the order the dump holds them."""
+    def _versions(self, result):
+        """(article, its sources, their analyses) of each published version of the dump."""
         dump_id = result.parsed.dump.dump_id
-        articles = []
         for index, version in enumerate(result.parsed.versions):
             slot = self.plan.placements[(dump_id, index)]
             if slot.duplicate:
                 continue
-            src_list, analyses = self.gathered.setdefault(slot.article_id, ([], {}))
-            for src in version_sources(slot.article_id, slot.version, version, dump_id):
-                src_list.append(src)
-                analyses[src.text] = result.analyses[src.text]
-            articles.append(slot.article_id)
-        return list(dict.fromkeys(articles))
+            src_list = version_sources(slot.article_id, slot.version, version, dump_id)
+            analyses = {src.text: result.analyses[src.text] for src in src_list}
+            yield slot.article_id, src_list, analyses
 
-    def _enrich(self, src_list: list[Source], analyses: dict, dateline_city) -> None:
-        mention_rows = self.entities.add_article(src_list, analyses, dateline_city)
-        self.chunks["mentions"].add(mention_rows)
-        self.chunks["figures"].add(figure_rows(src_list, analyses))
-        self.chunks["quotes"].add(quote_rows(src_list, analyses, mention_rows, self.entities))
-        self.chunks["article_focus"].add(
-            article_focus(self.entities, src_list, mention_rows, dateline_city)
-        )
-
-    def tables(self, unread: list[UnreadDump]) -> Tables:
-        if self.gathered:  # every article's last dump has been read: none can be left
-            raise RuntimeError(f"articles never completed: {sorted(self.gathered)[:5]}")
+    def finish(self, unread: list[UnreadDump]) -> CorpusTables:
+        self.waiting.close()
+        if waiting := self.waiting.articles():  # every article's last dump has been read
+            raise RuntimeError(f"articles never completed: {waiting[:5]}")
         for table, found in unread_rows(unread).items():
-            self.chunks[table].add(found)
-        self.chunks["entities"].add(self.entities.rows())
-        return {table: self.chunks.pop(table).frame() for table in table_names()}
+            self.corpus.add(table, found)
+        self.corpus.seal()
+        self.corpus.materialise("entities", ENTITIES_QUERY)
+        self.corpus.materialise("quotes", QUOTES_QUERY)
+        return self.corpus
+
+
+def new_corpus(folder, memory_limit: str | None = None, chunk_rows: int | None = None):
+    """The corpus's tables, to be written into folder (tables/corpus.py): every published
+    table but entities, which is made from the internal tables entities.ENTITY_TABLES."""
+    published = [table for table in table_names() if table != "entities"]
+    return CorpusTables(folder, published, ENTITY_TABLES, memory_limit, chunk_rows)
 
 
 def assemble(
@@ -140,12 +176,15 @@ def assemble(
     summaries: Sequence[DumpSummary],
     load: Callable[[object], object],
     unread: list[UnreadDump],
+    corpus: CorpusTables,
     gazetteer: Gazetteer | None = None,
-) -> Tables:
-    """Every table, from the processed dumps (entries in crawl order, each read once by load
-    as an execution.worker.DumpResult, with their summaries) and the dumps that were not read."""
+) -> CorpusTables:
+    """Every table, into corpus (new_corpus), from the processed dumps (entries in crawl
+    order, each read once by load as an execution.worker.DumpResult, with their summaries)
+    and the dumps that were not read; corpus is returned sealed, its views over every table."""
     crawl_order = [s.keys.dump_id for s in summaries]
-    assembly = _Assembly(plan_identity([s.keys for s in summaries]), crawl_order, gazetteer)
+    plan = plan_identity([s.keys for s in summaries])
+    assembly = _Assembly(plan, crawl_order, corpus, gazetteer or default_gazetteer())
     for entry in entries:
         assembly.add_dump(load(entry))
-    return assembly.tables(unread)
+    return assembly.finish(unread)

@@ -21,7 +21,7 @@ setting of an event, weighing a share of the country, unless the weight is sprea
 provinces (a national story).
 
 Only the article's latest version is read, and its places as the entity stage resolved them
-in this article (EntityTable.article_places), never the corpus-wide entity columns, which
+in this article (entities.ArticleEntities.places), never the corpus-wide entity columns, which
 are settled only once every article is read: the rows depend on the article alone.
 """
 
@@ -42,7 +42,7 @@ from newspack.rules import derived, load_rules
 from newspack.tables import places
 
 if TYPE_CHECKING:
-    from newspack.tables.entities import EntityTable
+    from newspack.tables.entities import ArticleEntities
 
 MAX_EVIDENCE_SIGNALS = 4  # signals named in basis, the weightiest first
 
@@ -443,15 +443,16 @@ def focus_rows(
     return rows
 
 
-def article_focus(
-    entities: EntityTable, src_list: list[Source], mention_rows: list[dict], dateline_city
-) -> list[dict]:
-    """The focus rows of the article the entity table has just read (add_article), from its
-    own places: the rows depend on the article alone, whatever order articles complete in."""
+def article_focus(entities: ArticleEntities, src_list: list[Source], dateline_city) -> list[dict]:
+    """The focus rows of one article, from its own entities and places (entities.py
+    article_entities): the rows depend on the article alone."""
     if not src_list:
         return []
-    article_places = entities.article_places(src_list[0].article_id)
-    types = {row["entity_id"]: entities.type_of(row["entity_id"]) for row in mention_rows}
     return focus_rows(
-        src_list, mention_rows, types, article_places, dateline_city, entities.gazetteer
+        src_list,
+        entities.mention_rows,
+        entities.types,
+        entities.places,
+        dateline_city,
+        entities.gazetteer,
     )

@@ -81,14 +81,23 @@ def records(frame: pd.DataFrame) -> list[dict]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
+def write_csv(frame: pd.DataFrame, path: Path, header: bool = True) -> None:
+    """Write the frame as CSV; without header, append it to the file (a table written in
+    batches has the bytes of the whole table written at once)."""
     booleans = {
         column: frame[column].map({True: "true", False: "false"}, na_action="ignore")
         for column in frame.columns
         if _dtype(column) == "boolean"
     }
     # assign shares the other columns (copy on write): a big table is not copied to write it
-    frame.assign(**booleans).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    frame.assign(**booleans).to_csv(
+        path,
+        index=False,
+        header=header,
+        mode="w" if header else "a",
+        lineterminator="\n",
+        encoding="utf-8",
+    )
 
 
 def read_csv(table: str, path: Path) -> pd.DataFrame:

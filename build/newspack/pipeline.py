@@ -170,13 +170,25 @@ def build_corpus(
     folder: Path,
     gazetteer: places.Gazetteer | None = None,
     memory_limit: str | None = None,
+    executor: Executor | None = None,
+    index_file: Path | None = None,
 ) -> CorpusTables:
     """Stages 5-7 into folder: identify articles and versions, find entities, figures,
-    quotes and focus, streaming the processed dumps (tables/assemble.py), and validate the
-    tables out of core. Raises ValidationFailed."""
+    quotes and focus, streaming the processed dumps (tables/assemble.py; articles enriched
+    on the executor's workers, which read the place index from index_file), and validate
+    the tables out of core. Raises ValidationFailed."""
     corpus = new_corpus(folder, memory_limit)
     try:
-        assemble(done.entries, done.summaries, done.load, done.unread, corpus, gazetteer)
+        assemble(
+            done.entries,
+            done.summaries,
+            done.load,
+            done.unread,
+            corpus,
+            gazetteer,
+            executor,
+            index_file,
+        )
         validate_corpus(corpus)
     except BaseException:
         corpus.close()
@@ -234,6 +246,7 @@ def run(
     if cache_folder is not None:
         check_separate(out_dir, cache_folder, use_cache)
     check_duckdb_place(duckdb_path, out_dir, cache_folder if use_cache else None)
+    executor = executor or LocalExecutor(jobs)
     if out_dir.exists() and not out_dir.is_dir():
         raise NotOwned(f"{out_dir}: a file, not a folder; --out must name a folder")
     if not (out_dir / JOURNAL_NAME).exists():  # refuse before writing even the lock
@@ -252,7 +265,7 @@ def run(
             done = process_dumps(paths, crawl_times, progress, jobs, store, executor)
             index_file = store.cache.places_index() if use_cache else None
             gazetteer = places.Gazetteer.kept_in(index_file)
-            corpus = build_corpus(done, folder, gazetteer, memory_limit)
+            corpus = build_corpus(done, folder, gazetteer, memory_limit, executor, index_file)
             try:
                 outputs = publish(corpus, out_dir, duckdb_path)
                 if written := dictionary.write(corpus.con, out_dir):

@@ -30,6 +30,7 @@ from newspack.execution import cluster as cluster_module  # noqa: E402
 from newspack.execution.cluster import DaskExecutor  # noqa: E402
 from newspack.execution.fingerprint import code_closure  # noqa: E402
 from newspack.package.schema import table_names  # noqa: E402
+from newspack.tables import assemble  # noqa: E402
 
 ARTICLES = 24  # four dumps: tasks are still in flight when a worker is killed after the first
 POISON = "A SENTENCE THAT MAKES THE ANALYSIS RAISE"
@@ -111,6 +112,25 @@ def test_a_cluster_build_publishes_what_the_local_build_does(corpus, local, tmp_
     assert report.work["processed"] == len(list(corpus.iterdir()))
     assert sorted(done) == sorted(path.name for path in corpus.iterdir())
     assert _different(local[0], tmp_path / "out") == []
+
+
+def test_articles_enriched_on_the_cluster_publish_what_the_local_build_does(
+    corpus, local, cluster, tmp_path, monkeypatch
+):
+    """Every dump from the cache, every article enriched by a Dask task on the cluster's
+    workers (no model loaded for that): the same package."""
+    monkeypatch.setattr(assemble, "MIN_ARTICLES_PER_WORKER", 1)
+    executor = DaskExecutor(cluster[0].scheduler_address)
+    tasks = []
+    map_ordered = executor.map_ordered
+    monkeypatch.setattr(
+        executor, "map_ordered", lambda *args: (tasks.append(args[0]), map_ordered(*args))[1]
+    )
+    out = tmp_path / "out"
+    report = pipeline.run(corpus, out, cache_dir=local[1], executor=executor)
+    assert report.work["from_cache"] == report.work["dumps"]
+    assert tasks == [assemble.enrich_on_worker]
+    assert _different(local[0], out) == []
 
 
 @pytest.fixture(scope="module")

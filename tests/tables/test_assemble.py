@@ -10,6 +10,7 @@ from newspack import pipeline
 from newspack.config import REPO_DUMPS_DIR
 from newspack.dev.bench import make_corpus
 from newspack.execution.cache import DumpCache
+from newspack.execution.local import LocalExecutor
 from newspack.execution.store import DumpStore
 from newspack.ingest.find import find_dumps
 from newspack.ingest.keys import dump_keys
@@ -39,11 +40,11 @@ def tables(corpus):
     return pipeline.build_tables(corpus)
 
 
-def _assembled(entries, summaries, load, unread, chunk_rows=None):
+def _assembled(entries, summaries, load, unread, chunk_rows=None, executor=None):
     """Every table from assemble, read back into memory."""
     with corpus_folder(None) as folder:
         corpus = assemble.new_corpus(folder, chunk_rows=chunk_rows)
-        assemble.assemble(entries, summaries, load, unread, corpus)
+        assemble.assemble(entries, summaries, load, unread, corpus, executor=executor)
         try:
             return corpus.in_memory(table_names())
         finally:
@@ -71,6 +72,21 @@ def test_small_chunks_give_the_same_tables(corpus, tables):
     chunked = _assembled(corpus.entries, corpus.summaries, corpus.load, corpus.unread, 7)
     for table in table_names():
         pd.testing.assert_frame_equal(chunked[table], tables[table], obj=table)
+
+
+def test_articles_enriched_on_worker_processes_give_the_same_tables(corpus, tables, monkeypatch):
+    monkeypatch.setattr(assemble, "MIN_ARTICLES_PER_WORKER", 1)
+    executor, tasks = LocalExecutor(2), []
+    map_ordered = executor.map_ordered
+    monkeypatch.setattr(
+        executor, "map_ordered", lambda *args: (tasks.append(args[2]), map_ordered(*args))[1]
+    )
+    again = _assembled(
+        corpus.entries, corpus.summaries, corpus.load, corpus.unread, executor=executor
+    )
+    assert tasks == [2]  # two worker processes enriched the articles
+    for table in table_names():
+        pd.testing.assert_frame_equal(again[table], tables[table], obj=table)
 
 
 def test_articles_enriched_all_at_once_in_any_order_give_the_same_tables(corpus, tables):

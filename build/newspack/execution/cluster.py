@@ -1,4 +1,5 @@
-"""Stages 1-4 on a cluster: the per-dump jobs as Dask tasks (`newspack build --executor dask`).
+"""Stages 1-4 on a cluster: the per-dump jobs as Dask tasks (`newspack build --executor dask`),
+and the corpus-level stages' per-article enrichment as tasks too (map_ordered).
 
 Each dump is one task (worker.run_job). Each worker process sets itself up once, when it
 joins, by a worker plugin (worker.set_up_worker: the spaCy model, quantulum3), never per
@@ -25,7 +26,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import dask
@@ -167,6 +169,29 @@ class DaskExecutor:
             job = owner.pop(future)
             submit_next()
             yield job, *self._outcome(future, job)
+            future.release()
+
+    def map_ordered(self, func: Callable, items: Iterable, workers: int) -> Iterator:
+        """func of each item as a Dask task, results in the order of items, a window of
+        tasks per worker at a time (the corpus-level stages' articles: their analyses travel
+        with the task). A task that fails raises here: per-article work is never quarantined."""
+        with self._client() as client:
+            width = JOBS_IN_FLIGHT_PER_WORKER * max(
+                workers, len(client.scheduler_info()["workers"])
+            )
+            in_flight: deque = deque()
+            for item in items:
+                in_flight.append(client.submit(func, item, pure=False))
+                if len(in_flight) >= width:
+                    yield self._result(in_flight.popleft())
+            while in_flight:
+                yield self._result(in_flight.popleft())
+
+    @staticmethod
+    def _result(future):
+        try:
+            return future.result()
+        finally:
             future.release()
 
     @staticmethod

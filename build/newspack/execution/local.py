@@ -1,11 +1,12 @@
-"""Stages 1-4 on this machine: the local executor, one worker process per core.
+"""Stages 1-4 (and 6) on this machine: the local executor, one worker process per core.
 
 Each worker is started clean (spawn), set up once (worker.set_up_worker: the model and
 quantulum3) and ends when the build that started it dies, even by kill -9, so that no
 orphan keeps a model's memory. Results come back in the order of the jobs whatever order
 the workers finish them in; with one worker, jobs run in this process. Jobs are handed to
 the workers a window at a time (JOBS_IN_FLIGHT_PER_WORKER each), their bytes loaded as they
-go, so the build never holds the whole corpus's bytes.
+go, so the build never holds the whole corpus's bytes. The corpus-level stages hand it
+their articles to enrich the same way (map_ordered), on workers that load no model.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
@@ -102,6 +103,22 @@ class LocalExecutor:
                     yield self._first(in_flight)
             while in_flight:
                 yield self._first(in_flight)
+
+    def map_ordered(self, func: Callable, items: Iterable, workers: int) -> Iterator:
+        """func of each item on `workers` fresh worker processes (no model: func sets up
+        what it needs), results in the order of items; items are drawn a window ahead of
+        the results, so that only a few are in flight (the corpus-level stages' articles)."""
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=exit_with_parent, initargs=(os.getpid(),)
+        ) as pool:
+            in_flight: deque = deque()
+            for item in items:
+                in_flight.append(pool.submit(func, item))
+                if len(in_flight) >= JOBS_IN_FLIGHT_PER_WORKER * workers:
+                    yield in_flight.popleft().result()
+            while in_flight:
+                yield in_flight.popleft().result()
 
     @staticmethod
     def _first(in_flight: deque) -> tuple[DumpJob, CachedHead, DumpResult | None]:

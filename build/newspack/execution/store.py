@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,13 +55,19 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 class Executor(Protocol):
     """Runs dump jobs somewhere (local.py, cluster.py): yields each job with its head, and
     its result when there is no sink, in any order; `workers` says how many ran them. Jobs
-    come without their bytes: an executor hands a worker `job.loaded()`, when it does."""
+    come without their bytes: an executor hands a worker `job.loaded()`, when it does.
+    map_ordered runs the corpus-level stages' per-article work (tables/assemble.py) on up to
+    `workers` of its workers, results in the order of the items, a window at a time; `jobs`
+    is how many workers it may use."""
 
     workers: int
+    jobs: int
 
     def run(
         self, jobs: list[DumpJob], sink: ResultSink | None
     ) -> Iterator[tuple[DumpJob, CachedHead, DumpResult | None]]: ...
+
+    def map_ordered(self, func: Callable, items: Iterable, workers: int) -> Iterator: ...
 
 
 def is_url(location: Path | str) -> bool:

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import cache
 from pathlib import Path
 
 from newspack.ingest.keys import DumpSummary
@@ -48,6 +49,11 @@ FROM quotes q LEFT JOIN entities e ON e.entity_id = q.speaker_entity_id
 """
 
 
+# Articles per enrichment worker below which articles are enriched in the build's process:
+# starting a worker (a process, its imports, the place index) costs seconds.
+MIN_ARTICLES_PER_WORKER = 200
+
+
 def enrich_article(
     src_list: list[Source], analyses: dict, dateline_city, gazetteer: Gazetteer
 ) -> dict[str, list[dict]]:
@@ -61,6 +67,22 @@ def enrich_article(
         "article_focus": article_focus(entities, src_list, dateline_city),
         **entities.internal_rows,
     }
+
+
+@cache
+def _worker_gazetteer(index_file: Path | None) -> Gazetteer:
+    """A worker's gazetteer: the build's place index when this machine sees its file (the
+    cache), else one built in memory (never written on a worker)."""
+    if index_file is not None and index_file.is_file():
+        return Gazetteer.kept_in(index_file)
+    return default_gazetteer()
+
+
+def enrich_on_worker(task: tuple) -> dict[str, list[dict]]:
+    """enrich_article on an executor's worker: task is (place index file, the article's
+    sources in reading order, their analyses, dateline city)."""
+    index_file, src_list, analyses, dateline_city = task
+    return enrich_article(src_list, analyses, dateline_city, _worker_gazetteer(index_file))
 
 
 class _Waiting:
@@ -111,9 +133,14 @@ class _Assembly:
         self.waiting = _Waiting(corpus.folder / "waiting-versions.pickles")
         self.datelines: dict[str, str | None] = {}  # article -> its canonical dateline city
 
-    def add_dump(self, result) -> None:
-        """The dump's identity rows; the versions of articles that go on in later dumps put
-        to wait, and the articles whose last version this dump holds enriched."""
+    def completed_articles(self, entries, load) -> Iterator[tuple[list[Source], dict, str]]:
+        """Read each dump (load(entry), in crawl order): its identity rows to the corpus, the
+        versions of articles that go on in later dumps put to wait; yield each article whose
+        last version the dump holds (sources in reading order, analyses, dateline city)."""
+        for entry in entries:
+            yield from self._add_dump(load(entry))
+
+    def _add_dump(self, result) -> Iterator[tuple[list[Source], dict, str]]:
         rows = dump_rows(result.parsed, self.plan)
         for table, found in rows.items():
             self.corpus.add(table, found)
@@ -127,19 +154,17 @@ class _Assembly:
             earlier[0].extend(src_list)
             earlier[1].update(analyses)
         datelines = {row["article_id"]: row["dateline_city"] for row in rows["articles"]}
+        self.datelines.update(
+            (article, city) for article, city in datelines.items() if article not in completed
+        )
         for article_id, (src_list, analyses) in completed.items():
             # The article's canonical row is published by the dump of its latest version.
             dateline_city = datelines.get(article_id, self.datelines.pop(article_id, None))
-            enriched = enrich_article(
-                sorted(src_list, key=reading_order), analyses, dateline_city, self.gazetteer
-            )
-            for table, found in enriched.items():
-                self.corpus.add(table, found)
-        self.datelines.update(
-            (article_id, city)
-            for article_id, city in datelines.items()
-            if article_id not in completed
-        )
+            yield sorted(src_list, key=reading_order), analyses, dateline_city
+
+    def add_enriched(self, enriched: dict[str, list[dict]]) -> None:
+        for table, found in enriched.items():
+            self.corpus.add(table, found)
 
     def _versions(self, result):
         """(article, its sources, their analyses) of each published version of the dump."""
@@ -171,6 +196,14 @@ def new_corpus(folder, memory_limit: str | None = None, chunk_rows: int | None =
     return CorpusTables(folder, published, ENTITY_TABLES, memory_limit, chunk_rows)
 
 
+def enrichment_workers(executor, articles: int) -> int:
+    """Workers worth starting to enrich `articles` articles (0: in this process)."""
+    if executor is None or not hasattr(executor, "map_ordered"):
+        return 0
+    workers = min(executor.jobs, articles // MIN_ARTICLES_PER_WORKER)
+    return workers if workers > 1 else 0
+
+
 def assemble(
     entries: Sequence,
     summaries: Sequence[DumpSummary],
@@ -178,13 +211,25 @@ def assemble(
     unread: list[UnreadDump],
     corpus: CorpusTables,
     gazetteer: Gazetteer | None = None,
+    executor=None,
+    index_file: Path | None = None,
 ) -> CorpusTables:
     """Every table, into corpus (new_corpus), from the processed dumps (entries in crawl
     order, each read once by load as an execution.worker.DumpResult, with their summaries)
-    and the dumps that were not read; corpus is returned sealed, its views over every table."""
+    and the dumps that were not read; corpus is returned sealed, its views over every table.
+
+    Articles are enriched on the executor's workers (its map_ordered; they read the place
+    index from index_file) when there are enough of them, else in this process."""
     crawl_order = [s.keys.dump_id for s in summaries]
     plan = plan_identity([s.keys for s in summaries])
-    assembly = _Assembly(plan, crawl_order, corpus, gazetteer or default_gazetteer())
-    for entry in entries:
-        assembly.add_dump(load(entry))
+    gazetteer = gazetteer or default_gazetteer()
+    assembly = _Assembly(plan, crawl_order, corpus, gazetteer)
+    completed = assembly.completed_articles(entries, load)
+    if workers := enrichment_workers(executor, len(assembly.last_dump)):
+        tasks = ((index_file, *article) for article in completed)
+        enriched = executor.map_ordered(enrich_on_worker, tasks, workers)
+    else:
+        enriched = (enrich_article(*article, gazetteer) for article in completed)
+    for rows in enriched:
+        assembly.add_enriched(rows)
     return assembly.finish(unread)

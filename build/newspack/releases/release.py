@@ -16,10 +16,10 @@ written into schemas/package.yaml only in a checkout.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -44,6 +44,8 @@ from newspack.package.schema import package_metadata, release_version, table_nam
 from newspack.releases.diff import EMPTY, PackageDiff, diff_packages, load_package, render_markdown
 from newspack.releases.fetch import fetch, load_index
 from newspack.releases.untrusted import FILE_NAME, SEMVER, sha256_of
+
+ZIP_BLOCK_BYTES = 1 << 20  # a member is copied into the zip in blocks of this size
 
 JOURNAL_NAME = ".newspack-release.json"
 STAGING_PREFIX = ".newspack-release-"
@@ -105,38 +107,44 @@ def _zip_time(created: str | None) -> tuple[int, int, int, int, int, int]:
     return (*map(int, date.split("-")), *map(int, time.split(":")))  # type: ignore[return-value]
 
 
-def _parquet_copies(duckdb_path: Path, folder: Path) -> dict[str, bytes]:
+def _parquet_copies(duckdb_path: Path, folder: Path) -> dict[str, Path]:
     copies = {}
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
         for table in table_names():
             target = folder / f"{table}.parquet"
             con.execute(f"COPY \"{table}\" TO '{target.as_posix()}' (FORMAT parquet)")
-            copies[f"parquet/{table}.parquet"] = target.read_bytes()
+            copies[f"parquet/{table}.parquet"] = target
     return copies
 
 
+def _add_member(archive: zipfile.ZipFile, name: str, path: Path, when) -> None:
+    """Copy a file into the zip a block at a time (a table may be larger than memory)."""
+    info = zipfile.ZipInfo(name, date_time=when)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    info.file_size = path.stat().st_size  # as writestr sets it: the same bytes
+    with path.open("rb") as source, archive.open(info, "w") as target:
+        shutil.copyfileobj(source, target, ZIP_BLOCK_BYTES)
+
+
 def write_release_zip(package_dir: Path, duckdb_path: Path, zip_path: Path) -> str:
-    """Write the release zip; return its SHA-256."""
+    """Write the release zip, streaming every member from its file; return its SHA-256."""
     descriptor = json.loads((package_dir / DESCRIPTOR_NAME).read_text(encoding="utf-8"))
-    members = {DESCRIPTOR_NAME: (package_dir / DESCRIPTOR_NAME).read_bytes()}
+    members = {DESCRIPTOR_NAME: package_dir / DESCRIPTOR_NAME}
     for resource in descriptor["resources"]:
-        members[resource["path"]] = (package_dir / resource["path"]).read_bytes()
+        members[resource["path"]] = package_dir / resource["path"]
+    members[DUCKDB_NAME] = duckdb_path
+    when = _zip_time(descriptor.get("created"))
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         members |= _parquet_copies(duckdb_path, Path(scratch))
-    members[DUCKDB_NAME] = duckdb_path.read_bytes()
-    sums = "".join(
-        f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(members.items())
-    )
-    members["SHA256SUMS"] = sums.encode("ascii")
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    when = _zip_time(descriptor.get("created"))
-    with zipfile.ZipFile(zip_path, "w") as archive:
-        for name in sorted(members):
-            info = zipfile.ZipInfo(name, date_time=when)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, members[name])
-    return hashlib.sha256(zip_path.read_bytes()).hexdigest()
+        sums = "".join(f"{sha256_of(path)}  {name}\n" for name, path in sorted(members.items()))
+        (Path(scratch) / "SHA256SUMS").write_text(sums, encoding="ascii")
+        members["SHA256SUMS"] = Path(scratch) / "SHA256SUMS"
+        with zipfile.ZipFile(zip_path, "w") as archive:
+            for name in sorted(members):
+                _add_member(archive, name, members[name], when)
+    return sha256_of(zip_path)
 
 
 def _previous_package(index: dict[str, Any], out_dir: Path):

@@ -37,8 +37,9 @@ from newspack.ingest.timing import parse_iso
 from newspack.package.ownership import NotOwned
 from newspack.package.publish import JOURNAL_NAME, BuildLocked
 from newspack.package.schema import table_names
-from newspack.package.validate import ValidationFailed, validate_tables
-from newspack.tables.frames import read_csv
+from newspack.package.validate import ValidationFailed, validate_package
+from newspack.tables.corpus import corpus_folder
+from newspack.tables.frames import RowMismatch
 
 app = typer.Typer(help="Build and check the newspack data package.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -304,12 +305,14 @@ def validate(
     missing = [t for t in table_names() if not (package / DATA_DIRNAME / f"{t}.csv").is_file()]
     if missing:
         raise fail(f"{descriptor}: valid, but not a newspack package (no {', '.join(missing)})")
-    tables = {t: read_csv(t, package / DATA_DIRNAME / f"{t}.csv") for t in table_names()}
     try:
-        validate_tables(tables)
+        with corpus_folder(None) as scratch:
+            rows = validate_package(package / DATA_DIRNAME, scratch)
     except ValidationFailed as error:
         raise fail(str(error)) from error
-    say(f"{descriptor}: valid ({sum(len(f) for f in tables.values())} rows)")
+    except (RowMismatch, ValueError) as error:  # a CSV whose columns are not its table's
+        raise fail(f"{package / DATA_DIRNAME}: {error}") from error
+    say(f"{descriptor}: valid ({rows} rows)")
 
 
 @app.command()

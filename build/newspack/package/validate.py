@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -20,7 +21,7 @@ import pandera.errors
 
 from newspack.package.schema import foreign_keys, pandera_schema, primary_key, table_names
 from newspack.tables.corpus import CorpusTables, connect_frames, quoted
-from newspack.tables.frames import Tables
+from newspack.tables.frames import Tables, read_csv_chunks
 
 MAX_SHOWN_PER_RULE = 5
 MAX_KEPT_PER_RULE = 1_000  # problems of one rule kept (a broken build could have millions)
@@ -437,6 +438,22 @@ def validate_tables(tables: Tables) -> None:
         problems += cross_table_problems(con)
     if problems:
         raise ValidationFailed(problems)
+
+
+def validate_package(data_dir: Path, folder: Path, memory_limit: str | None = None) -> int:
+    """validate_corpus for a published package's CSVs (in data_dir), read a chunk at a time
+    into Parquet files in folder (an owned scratch folder, tables/corpus.py): a package
+    larger than memory is validated all the same. Returns the number of rows."""
+    corpus = CorpusTables(folder, table_names(), memory_limit=memory_limit)
+    try:
+        for table in table_names():
+            for frame in read_csv_chunks(table, data_dir / f"{table}.csv", corpus.chunk_rows):
+                corpus.add_frame(table, frame)
+        corpus.seal()
+        validate_corpus(corpus)
+        return sum(corpus.count(table) for table in table_names())
+    finally:
+        corpus.close()
 
 
 def validate_corpus(corpus: CorpusTables) -> None:

@@ -144,18 +144,24 @@ class CorpusTables:
                 self._flush(name)
             self._waiting = 0
 
+    def add_frame(self, table: str, frame: pd.DataFrame) -> None:
+        """Append a typed frame of a published table's rows (tables/frames.py) at once."""
+        self._write(table, pa.Table.from_pandas(frame, preserve_index=False))
+
     def _arrow(self, table: str, rows: list[dict]) -> pa.Table:
         if table in self.internal:
             return pa.Table.from_pylist(rows, schema=self.internal[table])
         # Typed and checked against its schema (frames.RowMismatch) before it is kept.
-        frame = pa.Table.from_pandas(to_frame(table, rows), preserve_index=False)
-        return frame.replace_schema_metadata(None)
+        return pa.Table.from_pandas(to_frame(table, rows), preserve_index=False)
 
     def _flush(self, table: str) -> None:
         rows, self._pending[table] = self._pending[table], []
         if not rows and table in self._writers:
             return
-        arrow = self._arrow(table, rows)
+        self._write(table, self._arrow(table, rows))
+
+    def _write(self, table: str, arrow: pa.Table) -> None:
+        arrow = arrow.replace_schema_metadata(None)
         if table not in self._writers:
             path = self.folder / f"{table}.parquet"
             self._writers[table] = pq.ParquetWriter(path, arrow.schema)

@@ -6,6 +6,7 @@ way every time: sorted by primary key, LF line ends, booleans as true/false.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -100,11 +101,21 @@ def write_csv(frame: pd.DataFrame, path: Path, header: bool = True) -> None:
     )
 
 
-def read_csv(table: str, path: Path) -> pd.DataFrame:
-    """Read a published table back with its schema's types."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+def _typed(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.astype(object).where(frame.notna(), None)
     for column in frame.columns:
         if column in field_registry() and _dtype(column) == "boolean":
             frame[column] = frame[column].map({"true": True, "false": False})
     return to_frame(table, frame.to_dict("records"))
+
+
+def read_csv(table: str, path: Path) -> pd.DataFrame:
+    """Read a published table back with its schema's types."""
+    return _typed(table, pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]))
+
+
+def read_csv_chunks(table: str, path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    """read_csv a chunk of `rows` rows at a time (each chunk sorted within itself)."""
+    chunks = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], chunksize=rows)
+    for chunk in chunks:
+        yield _typed(table, chunk)

@@ -232,6 +232,7 @@ def measure(
     from newspack.nlp.model import BATCH_SIZE, load_model
 
     with TreeMemory() as memory:
+        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         report = pipeline.run(
             dumps,
@@ -242,6 +243,7 @@ def measure(
             memory_limit=memory_limit,
         )
         build_seconds = time.perf_counter() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     articles = len(report.tables["article_versions"])
     words = int(report.tables["article_versions"]["word_count"].sum())
     result = {
@@ -255,6 +257,12 @@ def measure(
         "words_per_s": round(words / build_seconds),
         "peak_rss_mib": round(memory.peak_bytes / 2**20),
         "main_max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        # CPU of the build's own process alone (not its workers): what the building machine
+        # does whatever the number of workers.
+        "main_cpu_s": round(
+            cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime,
+            1,
+        ),
     }
     if with_floor:
         texts = _analysed_texts(report.tables)
@@ -344,7 +352,11 @@ def bench_growth(
             raise SystemExit(f"{corpus}: fewer than {max(sizes)} articles; use another --keep")
         if not cache.exists():
             cold = _measure_in_subprocess(corpus, root / "out", jobs, False, "local", cache)
-            _print_row({**cold, "nlp_pipe_s": "-", "build_over_nlp": "-"})
+            print(
+                f"(the cold build first: {cold['articles']} articles, {cold['build_s']} s, "
+                f"peak RSS {cold['peak_rss_mib']} MiB)",
+                flush=True,
+            )
         for size in sorted(sizes):
             prefix = root / f"dumps-{size}"
             if not prefix.exists():
@@ -354,10 +366,19 @@ def bench_growth(
             out = root / f"out-{size}"
             shutil.rmtree(out, ignore_errors=True)
             warm = _measure_in_subprocess(prefix, out, jobs, False, "local", cache, memory_limit)
-            warm.update(executor="cached", nlp_pipe_s="-", build_over_nlp="-")
-            _print_row(warm)
+            print(
+                f"| {warm['articles']} | {jobs} | {memory_limit or 'default'} | "
+                f"{warm['build_s']} | {warm['main_cpu_s']} | {warm['peak_rss_mib']} |",
+                flush=True,
+            )
             rows.append(warm)
     return rows
+
+
+GROWTH_HEADER = (
+    "| articles | --jobs | --memory-limit | build s | build process CPU s | peak RSS MiB |\n"
+    "|---:|---:|---|---:|---:|---:|"
+)
 
 
 def bench_incremental(dumps: int, jobs: int) -> dict:
@@ -422,7 +443,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--memory-limit", help="the builds' --memory-limit (default: theirs)")
     args = parser.parse_args(argv)
     if args.growth:
-        print(f"Corpus-level stages by size (one cold build, then cached):\n\n{SIZE_HEADER}")
+        print(f"Corpus-level stages by size (every dump from the cache):\n\n{GROWTH_HEADER}")
         bench_growth(args.growth, max(args.jobs), args.memory_limit, args.keep)
         return
     print(f"Full builds (cold cache), processes {args.jobs}:\n\n{SIZE_HEADER}")

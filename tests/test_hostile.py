@@ -471,11 +471,13 @@ def test_14_inside_a_checkout_the_default_is_the_repository(tmp_path):
 # --- leaks after kill -9 --------------------------------------------------------------------
 
 
-def test_stale_staging_and_store_folders_are_removed_others_kept(dumps, tmp_path):
+def test_stale_staging_store_and_tables_folders_are_removed_others_kept(dumps, tmp_path):
     out = tmp_path / "o"
     out.mkdir()
     stale = [out / ".newspack-staging-dead", out / ".newspack-store-dead"]
-    for folder, kind in zip(stale, (STAGING_KIND, pipeline.SCRATCH_KIND), strict=True):
+    stale += [out / ".newspack-tables-dead"]
+    kinds = (STAGING_KIND, pipeline.SCRATCH_KIND, pipeline.CORPUS_KIND)
+    for folder, kind in zip(stale, kinds, strict=True):
         folder.mkdir()
         ownership.mark(folder, kind)
     foreign = out / ".newspack-staging-not-ours"
@@ -542,7 +544,14 @@ def test_a_cache_folder_that_only_looks_like_newspack_s_is_not_adopted(dumps, tm
 
 
 @pytest.mark.parametrize(
-    "target", ["data/articles.csv", "datapackage.json", "data/x.duckdb", ".newspack-publish.json"]
+    "target",
+    [
+        "data/articles.csv",
+        "datapackage.json",
+        "data/x.duckdb",
+        ".newspack-publish.json",
+        ".newspack-tables-0a1b2c3d4e5f/x.duckdb",  # inside a build's scratch folder
+    ],
 )
 def test_duckdb_at_a_path_newspack_publishes_is_refused(dumps, tmp_path, target):
     out = tmp_path / "o"

@@ -162,8 +162,10 @@ def check_duckdb_place(path: Path, out_dir: Path, cache_root: Path | None) -> No
         out_dir / ".newspack-publish.json",
     ]
     inside = [out_dir / DATA_DIRNAME] + ([cache_root.resolve()] if cache_root else [])
-    staged = path.parent == out_dir and path.name.startswith(
-        (".newspack-staging-", ".newspack-store-")
+    # A staging or scratch folder (publish.py, store.py, tables/corpus.py), or inside one.
+    parts = path.relative_to(out_dir).parts if path.is_relative_to(out_dir) else ()
+    staged = bool(parts) and parts[0].startswith(
+        (".newspack-staging-", ".newspack-store-", ".newspack-tables-")
     )
     if (
         path in own

@@ -168,3 +168,12 @@ def test_strings_are_arrow_backed_and_missing_values_are_na(tables):
     versions = tables["article_versions"]
     assert versions["title"].dtype == STRING_DTYPE
     assert versions["byline"].isna().any() and not (versions["byline"] == "None").any()
+
+
+def test_a_quote_names_its_speaker_as_the_entities_table_does(tables):
+    """The speaker of a quote given to an entity is that entity's published name, whichever
+    article's spelling of it was read first (the name is settled over the whole corpus)."""
+    quotes = tables["quotes"].dropna(subset=["speaker_entity_id"])
+    names = tables["entities"].set_index("entity_id")["name"]
+    assert not quotes.empty
+    assert (quotes["speaker"] == quotes["speaker_entity_id"].map(names)).all()

@@ -18,6 +18,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -27,7 +28,7 @@ import pyarrow.parquet as pq
 
 from newspack.package.ownership import make_owned_dir, remove_owned
 from newspack.package.schema import column_names, duckdb_type, field_registry, primary_key
-from newspack.tables.frames import STRING_DTYPE, Tables, to_frame
+from newspack.tables.frames import STRING_DTYPE, Tables, check_keys, to_frame
 
 CORPUS_PREFIX = ".newspack-tables-"  # the scratch folder of one build, in the output folder
 CORPUS_KIND = "tables"  # its owner marker
@@ -44,6 +45,7 @@ CHUNK_ROWS_BOUNDS = (1_000, 200_000)
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 _UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
 
+_ARROW_TYPES = {"integer": pa.int64(), "boolean": pa.bool_(), "number": pa.float64()}
 # Arrow type -> pandas dtype of a published column (tables/frames.py types them the same way).
 _PANDAS_TYPES = {
     pa.int64(): pd.Int64Dtype(),
@@ -86,6 +88,15 @@ def chunk_rows_for(limit: str) -> int:
 def duckdb_share(limit: str) -> str:
     """What one of the build's two DuckDB connections may use of the limit."""
     return f"{memory_bytes(limit) // 2 // 2**20}MiB"
+
+
+@cache
+def arrow_schema(table: str) -> pa.Schema:
+    """The Arrow types of a published table's columns (as tables/frames.py types them)."""
+    registry = field_registry()
+    return pa.schema(
+        [(c, _ARROW_TYPES.get(registry[c]["type"], pa.string())) for c in column_names(table)]
+    )
 
 
 def quoted(name: str) -> str:
@@ -151,8 +162,13 @@ class CorpusTables:
     def _arrow(self, table: str, rows: list[dict]) -> pa.Table:
         if table in self.internal:
             return pa.Table.from_pylist(rows, schema=self.internal[table])
-        # Typed and checked against its schema (frames.RowMismatch) before it is kept.
-        return pa.Table.from_pandas(to_frame(table, rows), preserve_index=False)
+        # Checked against its schema (frames.RowMismatch) and typed by it before it is kept;
+        # not sorted: DuckDB sorts each table once, when it is read for publishing.
+        check_keys(table, column_names(table), rows)
+        try:
+            return pa.Table.from_pylist(rows, schema=arrow_schema(table))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # a value of another Python type
+            return pa.Table.from_pandas(to_frame(table, rows), preserve_index=False)
 
     def _flush(self, table: str) -> None:
         rows, self._pending[table] = self._pending[table], []

@@ -28,7 +28,7 @@ class RowMismatch(ValueError):
     """A row whose keys are not its table's columns (a misspelled or forgotten column)."""
 
 
-def _check_keys(table: str, columns: list[str], rows: list[dict]) -> None:
+def check_keys(table: str, columns: list[str], rows: list[dict]) -> None:
     expected = set(columns)
     for number, row in enumerate(rows, start=1):
         if row.keys() != expected:
@@ -50,7 +50,7 @@ def to_frame(table: str, rows: list[dict]) -> pd.DataFrame:
     Raises RowMismatch for a row with a key the schema does not declare or without one it
     does: a misspelled key must not publish an empty column."""
     columns = column_names(table)
-    _check_keys(table, columns, rows)
+    check_keys(table, columns, rows)
     frame = pd.DataFrame(rows, columns=columns)
     for column in columns:
         dtype = _dtype(column)

@@ -22,9 +22,6 @@ DATA_DIRNAME = "data"
 DESCRIPTOR_NAME = "datapackage.json"
 DIST_DIRNAME = "dist"
 DUCKDB_NAME = "newspack.duckdb"
-# DuckDB's memory while it loads the CSVs (beyond it, it spills to disk): the build's memory
-# should not grow with the biggest table.
-DUCKDB_MEMORY_LIMIT = "256MB"
 RELEASES_INDEX_NAME = "releases.json"
 # In every folder newspack makes (cache, staging, scratch): proof that it may delete it.
 OWNER_MARKER_NAME = ".newspack-owner"

@@ -17,7 +17,7 @@ results, cached by the dump's content hash, so a build redoes only new or change
 The corpus-level stages 5-6 run in the build's own process and read the results back one
 dump at a time, in crawl order (tables/assemble.py), which makes the output the same
 whatever the executor and the cache did. Their rows go to disk as they are made (Parquet
-parts in an owned scratch folder, tables/corpus.py) and what needs the whole corpus runs
+files in an owned scratch folder, tables/corpus.py) and what needs the whole corpus runs
 as DuckDB queries over them under a memory limit, so the build's memory does not grow with
 the corpus. The tables are then validated and only then published, streamed. A dump that
 cannot be read is refused and reported, never fatal. After the build, releases/ versions,
@@ -65,7 +65,7 @@ from newspack.package.publish import (
     publish,
     recover,
 )
-from newspack.package.schema import table_names
+from newspack.package.schema import primary_key, table_names
 from newspack.package.validate import validate_corpus
 from newspack.tables import places
 from newspack.tables.assemble import assemble, new_corpus
@@ -75,6 +75,7 @@ from newspack.tables.corpus import (
     CorpusTables,
     corpus_folder,
     memory_bytes,
+    quoted,
 )
 from newspack.tables.frames import Tables, read_csv
 
@@ -101,6 +102,10 @@ class PublishedTables(Mapping[str, pd.DataFrame]):
         return len(table_names())
 
 
+def _key_order(table: str) -> str:
+    return ", ".join(quoted(c) for c in primary_key(table))
+
+
 @dataclass
 class BuildSummary:
     """What a build says about its tables, taken before their scratch folder goes."""
@@ -114,11 +119,11 @@ class BuildSummary:
     def of(cls, corpus: CorpusTables) -> BuildSummary:
         con = corpus.con
         problems = con.execute(
-            "SELECT problem FROM quarantine ORDER BY dump_id, line_start"
+            f"SELECT problem FROM quarantine ORDER BY {_key_order('quarantine')}"
         ).fetchall()
         implausible = con.execute(
-            "SELECT dump_id, updated_line, updated_raw FROM article_versions "
-            "WHERE updated_kind = 'implausible' ORDER BY article_id, version"
+            "SELECT dump_id, updated_line, updated_raw FROM article_versions WHERE "
+            f"updated_kind = 'implausible' ORDER BY {_key_order('article_versions')}"
         ).fetchall()
         return cls(
             {table: corpus.count(table) for table in table_names()},
@@ -130,7 +135,7 @@ class BuildSummary:
 
 @dataclass
 class BuildReport:
-    tables: Mapping[str, pd.DataFrame]  # PublishedTables, or frames in memory
+    tables: Mapping[str, pd.DataFrame]  # PublishedTables: read when asked for
     outputs: dict[str, Path]
     summary: BuildSummary
     warnings: list[str] = field(default_factory=list)

@@ -2,7 +2,7 @@
 
 Every table is streamed from the corpus's tables on disk (tables/corpus.py) in primary-key
 order, a batch of rows at a time: the CSVs are written batch by batch, and DuckDB loads its
-file from the Parquet parts itself, so no table is ever held in memory whole.
+file from the Parquet files itself, so no table is ever held in memory whole.
 
 Everything is first written into a staging folder next to the target; the published files
 are replaced only once the whole package is written and validated, so a failed build leaves
@@ -119,7 +119,7 @@ def _views_sql() -> str:
 
 def write_duckdb(corpus: CorpusTables, path: Path) -> None:
     """A DuckDB file with every table (keys, comments), loaded by DuckDB from the corpus's
-    Parquet parts in primary-key order, and the views. Loading the validated parts (not
+    Parquet files in primary-key order, and the views. Loading the validated files (not
     re-reading the CSVs) keeps DuckDB's CSV reader and its limits (line size, dialect
     sniffing) out of the build."""
     config = {"memory_limit": duckdb_share(corpus.memory_limit)}

@@ -20,7 +20,13 @@ import pandas as pd
 import pandera.errors
 
 from newspack.package.schema import foreign_keys, pandera_schema, primary_key, table_names
-from newspack.tables.corpus import CorpusTables, connect_frames, quoted
+from newspack.tables.corpus import (
+    CorpusTables,
+    chunk_rows_for,
+    corpus_folder,
+    default_memory_limit,
+    quoted,
+)
 from newspack.tables.frames import Tables, read_csv_chunks
 
 MAX_SHOWN_PER_RULE = 5
@@ -431,23 +437,31 @@ def cross_table_problems(con: Connection) -> list[Problem]:
 
 
 def validate_tables(tables: Tables) -> None:
-    """Raise ValidationFailed listing every problem of tables held in memory; return quietly
-    when all is well."""
-    problems = [p for table in table_names() for p in check_chunk(table, tables[table])]
-    with connect_frames(tables) as con:
-        problems += cross_table_problems(con)
-    if problems:
-        raise ValidationFailed(problems)
+    """validate_corpus for tables held in memory (a small corpus, a test): they go through
+    the same Parquet files and queries as a build's."""
+    with corpus_folder(None) as folder:
+        _validate_frames(((t, [tables[t]]) for t in table_names()), folder)
 
 
 def validate_package(data_dir: Path, folder: Path, memory_limit: str | None = None) -> int:
     """validate_corpus for a published package's CSVs (in data_dir), read a chunk at a time
     into Parquet files in folder (an owned scratch folder, tables/corpus.py): a package
     larger than memory is validated all the same. Returns the number of rows."""
+    chunk_rows = chunk_rows_for(memory_limit or default_memory_limit())
+    frames = (
+        (table, read_csv_chunks(table, data_dir / f"{table}.csv", chunk_rows))
+        for table in table_names()
+    )
+    return _validate_frames(frames, folder, memory_limit)
+
+
+def _validate_frames(frames, folder: Path, memory_limit: str | None = None) -> int:
+    """Write each table's frames ((table, frames) pairs) to Parquet files in folder and
+    validate them (validate_corpus); the number of rows."""
     corpus = CorpusTables(folder, table_names(), memory_limit=memory_limit)
     try:
-        for table in table_names():
-            for frame in read_csv_chunks(table, data_dir / f"{table}.csv", corpus.chunk_rows):
+        for table, chunks in frames:
+            for frame in chunks:
                 corpus.add_frame(table, frame)
         corpus.seal()
         validate_corpus(corpus)

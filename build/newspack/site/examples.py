@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from newspack.site.package import Example, Package, SiteError, Table
-from newspack.site.upstream import duckdb_type, query_seconds, sandbox, views_sql
+from newspack.site.upstream import duckdb_type, query_seconds, quoted, sandbox, views_sql
 
 
 @dataclass(frozen=True)
@@ -95,12 +95,8 @@ def _create_table_sql(table: Table) -> str:
         ) from None
     if [name for name, _ in fields] != table.header:
         raise SiteError(f"{table.csv_path}: the header does not match the descriptor's fields")
-    casts = ", ".join(f"CAST({_ident(name)} AS {kind}) AS {_ident(name)}" for name, kind in fields)
-    return f"CREATE TABLE {_ident(table.name)} AS SELECT {casts} FROM newspack_rows"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    casts = ", ".join(f"CAST({quoted(name)} AS {kind}) AS {quoted(name)}" for name, kind in fields)
+    return f"CREATE TABLE {quoted(table.name)} AS SELECT {casts} FROM newspack_rows"
 
 
 def as_text(value) -> str | None:

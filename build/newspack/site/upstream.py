@@ -2,8 +2,8 @@
 
 The site is made from the published package alone; it borrows only the releases' reader of
 untrusted packages and their SQL sandbox, the pipeline's rules about which folders newspack
-owns, the DuckDB type of each Frictionless type and the views the DuckDB file carries (one
-source for each).
+owns, the DuckDB type of each Frictionless type, the quoting of SQL names and the views
+the DuckDB file carries (one source for each).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from newspack.package.ownership import NotOwned, make_owned_dir, owned, remove_o
 from newspack.package.schema import duckdb_type
 from newspack.releases import sandbox
 from newspack.releases.untrusted import Folder, PackageError, resources_of
+from newspack.tables.corpus import quoted
 
 __all__ = [
     "OWNER_MARKER_NAME",
@@ -26,6 +27,7 @@ __all__ = [
     "make_owned_dir",
     "owned",
     "query_seconds",
+    "quoted",
     "remove_owned",
     "resources_of",
     "sandbox",

@@ -13,7 +13,7 @@ time, so that memory holds a few dumps' parses and analyses, never the corpus's.
    point reached, which depends on how far apart a story's versions are crawled, not on the
    corpus's size. Enrichment depends on the article alone.
 
-Every row goes to the corpus's Parquet parts as it is made (tables/corpus.py); what needs
+Every row goes to the corpus's Parquet files as it is made (tables/corpus.py); what needs
 the whole corpus (the entities' corpus-wide columns, the quotes' speaker names) is then a
 DuckDB query over them. Row order comes from the primary keys and nothing depends on the
 order articles are completed in (tests/tables/test_assemble.py), so the tables are those of
@@ -198,7 +198,7 @@ def new_corpus(folder, memory_limit: str | None = None, chunk_rows: int | None =
 
 def enrichment_workers(executor, articles: int) -> int:
     """Workers worth starting to enrich `articles` articles (0: in this process)."""
-    if executor is None or not hasattr(executor, "map_ordered"):
+    if executor is None:
         return 0
     workers = min(executor.jobs, articles // MIN_ARTICLES_PER_WORKER)
     return workers if workers > 1 else 0

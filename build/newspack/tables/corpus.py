@@ -45,7 +45,6 @@ CHUNK_ROWS_BOUNDS = (1_000, 200_000)
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 _UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
 
-_ARROW_TYPES = {"integer": pa.int64(), "boolean": pa.bool_(), "number": pa.float64()}
 # Arrow type -> pandas dtype of a published column (tables/frames.py types them the same way).
 _PANDAS_TYPES = {
     pa.int64(): pd.Int64Dtype(),
@@ -92,11 +91,9 @@ def duckdb_share(limit: str) -> str:
 
 @cache
 def arrow_schema(table: str) -> pa.Schema:
-    """The Arrow types of a published table's columns (as tables/frames.py types them)."""
-    registry = field_registry()
-    return pa.schema(
-        [(c, _ARROW_TYPES.get(registry[c]["type"], pa.string())) for c in column_names(table)]
-    )
+    """The Arrow types of a published table's columns: those of its typed frame
+    (tables/frames.py), so that rows written either way make one Parquet schema."""
+    return pa.Schema.from_pandas(to_frame(table, []), preserve_index=False).remove_metadata()
 
 
 def quoted(name: str) -> str:
@@ -140,7 +137,7 @@ class CorpusTables:
         self._pending: dict[str, list[dict]] = {t: [] for t in [*tables, *self.internal]}
         self._waiting = 0  # rows pending in all tables
         self._writers: dict[str, pq.ParquetWriter] = {}
-        self._parts: dict[str, list[Path]] = {t: [] for t in self._pending}
+        self._files: dict[str, Path] = {}  # table -> its Parquet file, once written
         self._con: duckdb.DuckDBPyConnection | None = None
 
     # --- writing -------------------------------------------------------------------------
@@ -179,9 +176,8 @@ class CorpusTables:
     def _write(self, table: str, arrow: pa.Table) -> None:
         arrow = arrow.replace_schema_metadata(None)
         if table not in self._writers:
-            path = self.folder / f"{table}.parquet"
-            self._writers[table] = pq.ParquetWriter(path, arrow.schema)
-            self._parts[table].append(path)
+            self._files[table] = self.folder / f"{table}.parquet"
+            self._writers[table] = pq.ParquetWriter(self._files[table], arrow.schema)
         self._writers[table].write_table(arrow)
 
     def seal(self) -> duckdb.DuckDBPyConnection:
@@ -198,7 +194,7 @@ class CorpusTables:
                 "preserve_insertion_order": False,
             }
         )
-        for table in self._parts:
+        for table in self._files:
             self._view(con, table)
         self._con = con
         return con
@@ -210,15 +206,13 @@ class CorpusTables:
     def materialise(self, table: str, query: str) -> None:
         """Replace a table's view with the result of `query`, written once as a Parquet file
         (a query read several times, by validation and publishing, runs once)."""
-        part = self.folder / f"{table}.final.parquet"
-        self.con.execute(f"COPY ({query}) TO {_literal(str(part))} (FORMAT parquet)")
-        self._parts[table] = [part]
+        self._files[table] = self.folder / f"{table}.final.parquet"
+        self.con.execute(f"COPY ({query}) TO {_literal(str(self._files[table]))} (FORMAT parquet)")
         self._view(self.con, table)
 
     def parquet_source(self, table: str) -> str:
         """SQL reading a table's Parquet file (for another DuckDB connection to load)."""
-        files = ", ".join(_literal(str(p)) for p in self._parts[table])
-        return f"read_parquet([{files}])"
+        return f"read_parquet({_literal(str(self._files[table]))})"
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -259,16 +253,8 @@ class CorpusTables:
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     def in_memory(self, tables: list[str]) -> Tables:
+        """Whole tables in memory (frame): for small corpora only."""
         return {table: self.frame(table) for table in tables}
-
-
-def connect_frames(tables: Tables):
-    """A DuckDB connection with in-memory frames as its tables (the same queries run over
-    frames and over Parquet files)."""
-    con = duckdb.connect()
-    for table, frame in tables.items():
-        con.register(table, frame)
-    return con
 
 
 def select_typed(table: str, source: str) -> str:

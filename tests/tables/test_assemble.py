@@ -20,8 +20,8 @@ from newspack.tables import assemble
 from newspack.tables.corpus import corpus_folder
 from newspack.tables.entities import corpus_entities
 from newspack.tables.frames import STRING_DTYPE, records, to_frame
-from newspack.tables.identify import plan_identity
 from newspack.tables.places import default_gazetteer
+from newspack.tables.plan import plan_identity
 
 REAL = sorted(REPO_DUMPS_DIR.glob("*.txt"))
 
@@ -57,12 +57,22 @@ def test_the_corpus_has_articles_read_in_several_dumps(tables):
 
 
 def test_sources_of_parsed_versions_are_those_of_the_published_tables(corpus, tables):
-    plan = plan_identity([dump_keys(p) for p in corpus.parsed()])
+    parsed_dumps = corpus.parsed()
+    plan = plan_identity(dump_keys(p) for p in parsed_dumps)
+    placed = [
+        (parsed, version, slot)
+        for parsed in (parsed_dumps[place] for place in plan.crawl_order)
+        for version, slot in zip(
+            parsed.versions,
+            plan.placements_of(parsed.dump.dump_id, len(parsed.versions)),
+            strict=True,
+        )
+    ]
+    plan.close()
     from_parsed = [
         src
-        for parsed in corpus.parsed()
-        for i, version in enumerate(parsed.versions)
-        if not (slot := plan.placements[(parsed.dump.dump_id, i)]).duplicate
+        for parsed, version, slot in placed
+        if not slot.duplicate
         for src in version_sources(slot.article_id, slot.version, version, parsed.dump.dump_id)
     ]
     assert sorted(from_parsed, key=reading_order) == sources(tables)
@@ -150,7 +160,8 @@ def test_pass_one_reads_no_dump_and_pass_two_reads_each_once_in_crawl_order(corp
         return result
 
     again = _assembled(corpus.entries, corpus.summaries, load, corpus.unread)
-    assert reads == [s.keys.dump_id for s in corpus.summaries]
+    in_crawl_order = sorted(corpus.summaries, key=lambda s: s.keys.sort_key)
+    assert reads == [s.keys.dump_id for s in in_crawl_order]
     for table in table_names():
         pd.testing.assert_frame_equal(again[table], tables[table], obj=table)
 

@@ -13,9 +13,11 @@ recomputed here. Without a store (tests, evaluation), results are kept as they a
 from __future__ import annotations
 
 import hashlib
+import pickle
 import re
+import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -105,7 +107,7 @@ class Processed:
     """Every dump after stages 1-4, in crawl order, and how the work was done."""
 
     entries: list[DumpResult | str] = field(default_factory=list)  # results or store keys
-    summaries: list[DumpSummary] = field(default_factory=list)  # one for each entry
+    summaries: Sequence[DumpSummary] = field(default_factory=list)  # one for each entry
     store: DumpStore | None = None
     unread: list[UnreadDump] = field(default_factory=list)
     from_cache: int = 0
@@ -129,6 +131,40 @@ class Processed:
 
     def parsed(self) -> list[ParsedDump]:
         return [result.parsed for result in self.results()]
+
+
+class SummarySpool(Sequence[DumpSummary]):
+    """Dump summaries kept in an anonymous temporary file, memory holding only where each
+    one is: pass 1 of the corpus-level stages reads them once, and a million articles'
+    summaries would take more than a gigabyte in memory. select() gives a spool of some of
+    them, in another order, over the same file."""
+
+    def __init__(self, file=None, where: list[tuple[int, int]] | None = None):
+        self._file = file or tempfile.TemporaryFile()  # noqa: SIM115 (lives with the spool)
+        self._where = where if where is not None else []  # (offset, size) of each summary
+
+    def append(self, summary: DumpSummary) -> int:
+        """Keep a summary; its index."""
+        data = pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL)
+        self._where.append((self._file.seek(0, 2), len(data)))
+        self._file.write(data)
+        return len(self._where) - 1
+
+    def select(self, indices: list[int]) -> SummarySpool:
+        return SummarySpool(self._file, [self._where[i] for i in indices])
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        offset, size = self._where[index]
+        self._file.seek(offset)
+        return pickle.loads(self._file.read(size))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
 
 
 class DumpStore:
@@ -227,7 +263,8 @@ class _Plan:
     def __init__(self, store: DumpStore, crawl_times: dict[str, datetime], progress):
         self.store, self.crawl_times, self.progress = store, crawl_times, progress
         self.found: dict[str, DumpResult | str | UnreadDump] = {}  # file name -> outcome
-        self.summaries: dict[str, DumpSummary] = {}  # file name -> its parsed dump's summary
+        self.spool = SummarySpool()  # the parsed dumps' summaries, in the order they came
+        self.summaries: dict[str, int] = {}  # file name -> its summary's index in the spool
         self.keys: dict[str, str] = {}  # file name -> entry key
         self.first_with_hash: dict[str, str] = {}
         self.pending: list[DumpJob] = []
@@ -262,14 +299,15 @@ class _Plan:
     def _keep(self, name: str, head: CachedHead, entry: DumpResult | str) -> None:
         self.found[name] = head.refused or entry
         if head.summary:
-            self.summaries[name] = head.summary
+            self.summaries[name] = self.spool.append(head.summary)
 
     def finish(self, job: DumpJob, head: CachedHead, result: DumpResult | None) -> None:
         self._keep(job.name, head, job.key if result is None else result)
         self._done(job.name)
 
     def collect(self, paths: list[Path], done: Processed) -> None:
-        """Entries and unread dumps in the order of paths."""
+        """Entries, their summaries and unread dumps in the order of paths."""
+        summaries = []
         for path in paths:
             if path.name not in self.found:
                 continue  # unreadable: reported in the warnings
@@ -278,4 +316,5 @@ class _Plan:
                 done.unread.append(entry)
             else:
                 done.entries.append(entry)
-                done.summaries.append(self.summaries[path.name])
+                summaries.append(self.summaries[path.name])
+        done.summaries = self.spool.select(summaries)

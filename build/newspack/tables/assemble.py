@@ -4,7 +4,8 @@ The processed dumps (execution/store.py) stay in the store and are read back one
 time, so that memory holds a few dumps' parses and analyses, never the corpus's. Two passes:
 
 1. each dump's summary (DumpSummary: its identity keys), made when the dump was processed
-   or read from the cache, gives the identity plan without reading the dump again;
+   or read from the cache, gives the identity plan without reading the dump again (made in
+   DuckDB, tables/plan.py, and read back a dump at a time);
 2. each dump is read once more, in crawl order, for its rows of the identity tables
    (identify.dump_rows) and its versions' texts with their analyses. An article's versions
    are gathered as their dumps are read and the article is enriched (enrich_article:
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -32,12 +33,13 @@ from newspack.ingest.keys import DumpSummary
 from newspack.ingest.read import UnreadDump
 from newspack.ingest.sources import Source, reading_order, version_sources
 from newspack.package.schema import table_names
-from newspack.tables.corpus import CorpusTables
+from newspack.tables.corpus import CorpusTables, duckdb_share
 from newspack.tables.entities import ENTITIES_QUERY, ENTITY_TABLES, article_entities
 from newspack.tables.figures import figure_rows
 from newspack.tables.focus import article_focus
-from newspack.tables.identify import IdentityPlan, dump_rows, plan_identity, unread_rows
+from newspack.tables.identify import dump_rows, unread_rows
 from newspack.tables.places import Gazetteer, default_gazetteer
+from newspack.tables.plan import IdentityPlan, Placement, plan_identity
 from newspack.tables.quotes import quote_rows
 
 # A quote's speaker is named as the corpus names the entity (the article's own spelling of
@@ -119,17 +121,9 @@ class _Waiting:
 class _Assembly:
     """Pass 2: the tables, dump by dump in crawl order, by the identity plan of pass 1."""
 
-    def __init__(self, plan: IdentityPlan, crawl_order: list[str], corpus: CorpusTables, gazetteer):
+    def __init__(self, plan: IdentityPlan, corpus: CorpusTables):
         self.plan = plan
         self.corpus = corpus
-        self.gazetteer = gazetteer
-        position = {dump_id: i for i, dump_id in enumerate(crawl_order)}
-        # Each article's last dump in crawl order that holds one of its published versions.
-        self.last_dump: dict[str, str] = {}
-        for (dump_id, _), slot in plan.placements.items():
-            last = self.last_dump.get(slot.article_id)
-            if not slot.duplicate and (last is None or position[dump_id] > position[last]):
-                self.last_dump[slot.article_id] = dump_id
         self.waiting = _Waiting(corpus.folder / "waiting-versions.pickles")
         self.datelines: dict[str, str | None] = {}  # article -> its canonical dateline city
 
@@ -141,13 +135,15 @@ class _Assembly:
             yield from self._add_dump(load(entry))
 
     def _add_dump(self, result) -> Iterator[tuple[list[Source], dict, str]]:
-        rows = dump_rows(result.parsed, self.plan)
+        dump_id = result.parsed.dump.dump_id
+        placements = self.plan.placements_of(dump_id, len(result.parsed.versions))
+        rows = dump_rows(result.parsed, placements)
         for table, found in rows.items():
             self.corpus.add(table, found)
-        dump_id = result.parsed.dump.dump_id
         completed: dict[str, tuple[list[Source], dict]] = {}
-        for article_id, src_list, analyses in self._versions(result):
-            if self.last_dump[article_id] != dump_id:
+        for slot, src_list, analyses in self._versions(result, placements):
+            article_id = slot.article_id
+            if slot.last_dump_id != dump_id:  # its latest version is in a later dump
                 self.waiting.add(article_id, src_list, analyses)
                 continue
             earlier = completed.setdefault(article_id, self.waiting.pop(article_id))
@@ -166,16 +162,15 @@ class _Assembly:
         for table, found in enriched.items():
             self.corpus.add(table, found)
 
-    def _versions(self, result):
-        """(article, its sources, their analyses) of each published version of the dump."""
+    def _versions(self, result, placements: list[Placement]):
+        """(placement, sources, their analyses) of each published version of the dump."""
         dump_id = result.parsed.dump.dump_id
-        for index, version in enumerate(result.parsed.versions):
-            slot = self.plan.placements[(dump_id, index)]
+        for version, slot in zip(result.parsed.versions, placements, strict=True):
             if slot.duplicate:
                 continue
             src_list = version_sources(slot.article_id, slot.version, version, dump_id)
             analyses = {src.text: result.analyses[src.text] for src in src_list}
-            yield slot.article_id, src_list, analyses
+            yield slot, src_list, analyses
 
     def finish(self, unread: list[UnreadDump]) -> CorpusTables:
         self.waiting.close()
@@ -206,7 +201,7 @@ def enrichment_workers(executor, articles: int) -> int:
 
 def assemble(
     entries: Sequence,
-    summaries: Sequence[DumpSummary],
+    summaries: Iterable[DumpSummary],
     load: Callable[[object], object],
     unread: list[UnreadDump],
     corpus: CorpusTables,
@@ -214,22 +209,30 @@ def assemble(
     executor=None,
     index_file: Path | None = None,
 ) -> CorpusTables:
-    """Every table, into corpus (new_corpus), from the processed dumps (entries in crawl
-    order, each read once by load as an execution.worker.DumpResult, with their summaries)
+    """Every table, into corpus (new_corpus), from the processed dumps (entries, each read
+    once by load as an execution.worker.DumpResult, in crawl order whatever their order
+    here; their summaries in the same order)
     and the dumps that were not read; corpus is returned sealed, its views over every table.
 
     Articles are enriched on the executor's workers (its map_ordered; they read the place
     index from index_file) when there are enough of them, else in this process."""
-    crawl_order = [s.keys.dump_id for s in summaries]
-    plan = plan_identity([s.keys for s in summaries])
-    gazetteer = gazetteer or default_gazetteer()
-    assembly = _Assembly(plan, crawl_order, corpus, gazetteer)
-    completed = assembly.completed_articles(entries, load)
-    if workers := enrichment_workers(executor, len(assembly.last_dump)):
-        tasks = ((index_file, *article) for article in completed)
-        enriched = executor.map_ordered(enrich_on_worker, tasks, workers)
-    else:
-        enriched = (enrich_article(*article, gazetteer) for article in completed)
-    for rows in enriched:
-        assembly.add_enriched(rows)
+    plan = plan_identity(
+        (s.keys for s in summaries),
+        corpus.folder / "identity.duckdb",
+        duckdb_share(corpus.memory_limit),
+    )
+    try:
+        gazetteer = gazetteer or default_gazetteer()
+        assembly = _Assembly(plan, corpus)
+        in_crawl_order = [entries[place] for place in plan.crawl_order]
+        completed = assembly.completed_articles(in_crawl_order, load)
+        if workers := enrichment_workers(executor, plan.article_count):
+            tasks = ((index_file, *article) for article in completed)
+            enriched = executor.map_ordered(enrich_on_worker, tasks, workers)
+        else:
+            enriched = (enrich_article(*article, gazetteer) for article in completed)
+        for rows in enriched:
+            assembly.add_enriched(rows)
+    finally:
+        plan.close()
     return assembly.finish(unread)

@@ -5,17 +5,15 @@ article_id hashes the title of its earliest version (dumps in crawl order), so a
 dumps never changes an ID. Renderings with identical content are one version; the latest
 version is canonical.
 
-Two passes, so that a build can stream its dumps: the plan (plan_identity) needs only each
-dump's keys (titles, leads, content hashes); then each dump's rows (dump_rows) are made
-from that dump alone.
+Two passes, so that a build can stream its dumps: the plan (tables/plan.py, in DuckDB) needs
+only each dump's keys (titles, leads, content hashes); then each dump's rows (dump_rows) are
+made from that dump and its placements alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 from newspack.ingest import timing
-from newspack.ingest.keys import DumpKeys, VersionKeys, dump_keys
+from newspack.ingest.keys import dump_keys
 from newspack.ingest.parse import (
     DROPPED,
     PUBLISHED,
@@ -26,84 +24,12 @@ from newspack.ingest.parse import (
     ParsedDump,
     ParsedVersion,
 )
-from newspack.ingest.read import UnreadDump, crawl_sort_key
+from newspack.ingest.read import UnreadDump
 from newspack.package.schema import table_names
 from newspack.tables.frames import row_from
-from newspack.tables.ids import article_id_for
+from newspack.tables.plan import Placement, plan_identity
 
 Rows = dict[str, list[dict]]
-
-
-Sighting = tuple[str, int]  # (dump_id, index of the version in its dump)
-
-
-def _group_stories(sightings: list[Sighting], keys: dict[Sighting, VersionKeys]):
-    """Union sightings that share a title or lead key; groups in order of first sighting."""
-    parent = list(range(len(sightings)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first_with_key: dict[str, int] = {}
-    for i, sighting in enumerate(sightings):
-        for key in keys[sighting].keys:
-            j = first_with_key.setdefault(key, i)
-            parent[find(i)] = find(j)
-    groups: dict[int, list[Sighting]] = {}
-    for i, sighting in enumerate(sightings):
-        groups.setdefault(find(i), []).append(sighting)
-    return list(groups.values())  # dicts keep insertion order: the first sightings' order
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where a parsed version goes: its article, its version number and whether it only
-    repeats an earlier version (dropped) or is the article's latest (canonical)."""
-
-    article_id: str
-    version: int
-    duplicate: bool
-    canonical: bool
-
-
-@dataclass(frozen=True)
-class ArticlePlan:
-    first_dump_id: str
-    version_count: int
-    last_dump_id: str  # the dump of the canonical version: the article is complete after it
-
-
-@dataclass
-class IdentityPlan:
-    """Every version's article and number, decided from the dumps' keys alone."""
-
-    placements: dict[Sighting, Placement]
-    articles: dict[str, ArticlePlan]
-
-
-def plan_identity(dumps: list[DumpKeys]) -> IdentityPlan:
-    """Article identities and version numbers of every parsed version (dumps in any order)."""
-    ordered = sorted(dumps, key=lambda d: d.sort_key)
-    keys = {(d.dump_id, i): v for d in ordered for i, v in enumerate(d.versions)}
-    plan = IdentityPlan({}, {})
-    for story in _group_stories(list(keys), keys):
-        article_id = article_id_for(keys[story[0]].title)
-        numbers: dict[str, int] = {}  # content hash -> version number
-        for sighting in story:
-            digest = keys[sighting].content_sha256
-            duplicate = digest in numbers
-            numbers.setdefault(digest, len(numbers) + 1)
-            plan.placements[sighting] = Placement(article_id, numbers[digest], duplicate, False)
-        last = max(
-            (s for s in story if not plan.placements[s].duplicate),
-            key=lambda s: plan.placements[s].version,
-        )
-        plan.placements[last] = replace(plan.placements[last], canonical=True)
-        plan.articles[article_id] = ArticlePlan(story[0][0], len(numbers), last[0])
-    return plan
 
 
 def _row_key(*values: object) -> str:
@@ -183,7 +109,7 @@ def _duplicate_rows(rows: Rows, slot: Placement, v: ParsedVersion, dump_id: str)
         rows["line_ledger"].append(row)
 
 
-def _article_row(canonical: dict, article: ArticlePlan) -> dict:
+def _article_row(canonical: dict, slot: Placement) -> dict:
     return {
         **{
             k: canonical[k]
@@ -204,8 +130,8 @@ def _article_row(canonical: dict, article: ArticlePlan) -> dict:
         },
         "article_id": canonical["article_id"],
         "canonical_version": canonical["version"],
-        "version_count": article.version_count,
-        "first_dump_id": article.first_dump_id,
+        "version_count": slot.version_count,
+        "first_dump_id": slot.first_dump_id,
     }
 
 
@@ -294,20 +220,20 @@ def _quarantine_rows(ledger: list[dict], files: dict[str, str]) -> list[dict]:
     ]
 
 
-def dump_rows(parsed: ParsedDump, plan: IdentityPlan) -> Rows:
-    """Rows of the identity tables that one parsed dump gives, placed by the plan."""
+def dump_rows(parsed: ParsedDump, placements: list[Placement]) -> Rows:
+    """Rows of the identity tables that one parsed dump gives, its versions placed by the
+    plan (placements: one per parsed version, in order)."""
     dump_id = parsed.dump.dump_id
     rows: Rows = {table: [] for table in table_names()}  # enrichment tables stay empty
     rows["dumps"].append(_dump_row(parsed))
     rows["line_ledger"] += [_ledger_row(dump_id, use) for use in parsed.leading]
-    for index, version in enumerate(parsed.versions):
-        slot = plan.placements[(dump_id, index)]
+    for version, slot in zip(parsed.versions, placements, strict=True):
         if slot.duplicate:
             _duplicate_rows(rows, slot, version, dump_id)
             continue
         version_row = _version_rows(rows, slot, version, dump_id)
         if slot.canonical:
-            rows["articles"].append(_article_row(version_row, plan.articles[slot.article_id]))
+            rows["articles"].append(_article_row(version_row, slot))
     rows["quarantine"] = _quarantine_rows(rows["line_ledger"], {dump_id: parsed.dump.file})
     return rows
 
@@ -334,13 +260,15 @@ def unread_rows(unread: list[UnreadDump]) -> Rows:
 def identify(parsed_dumps: list[ParsedDump], unread: list[UnreadDump] = ()) -> Rows:
     """Rows of every identity table, from the parsed dumps (in any order) and the unread
     ones, all in memory (the pipeline streams the same two passes, pipeline.build_tables)."""
-    plan = plan_identity([dump_keys(p) for p in parsed_dumps])
+    plan = plan_identity(dump_keys(p) for p in parsed_dumps)
     rows: Rows = {table: [] for table in table_names()}
-    for parsed in sorted(
-        parsed_dumps, key=lambda p: crawl_sort_key(p.dump.crawl_order, p.dump.dump_id)
-    ):
-        for table, found in dump_rows(parsed, plan).items():
-            rows[table] += found
+    try:
+        for parsed in (parsed_dumps[place] for place in plan.crawl_order):
+            placements = plan.placements_of(parsed.dump.dump_id, len(parsed.versions))
+            for table, found in dump_rows(parsed, placements).items():
+                rows[table] += found
+    finally:
+        plan.close()
     for table, found in unread_rows(unread).items():
         rows[table] += found
     return rows

@@ -7,11 +7,22 @@ import filecmp
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from newspack import pipeline
 from newspack.dev.bench import make_corpus
+from newspack.package.publish import write_table_csv
+from newspack.package.schema import column_names, field_registry, primary_key
 from newspack.tables import corpus
-from newspack.tables.corpus import CORPUS_PREFIX, chunk_rows_for, memory_bytes
+from newspack.tables.corpus import (
+    CORPUS_PREFIX,
+    CorpusTables,
+    chunk_rows_for,
+    corpus_folder,
+    memory_bytes,
+)
+from newspack.tables.frames import write_csv
 
 
 @pytest.mark.parametrize(
@@ -62,3 +73,54 @@ def test_tiny_chunks_and_a_small_limit_publish_the_same_bytes(tmp_path, monkeypa
     assert small.row_counts() == default.row_counts()
     _same_package(tmp_path / "default", tmp_path / "small")
     assert not list((tmp_path / "small").glob(f"{CORPUS_PREFIX}*"))
+
+
+def _cells(kind: str):
+    """Any value a published cell of a Frictionless type may hold (None: missing)."""
+    values = {
+        "string": st.text(max_size=12),  # quotes, commas, newlines, "#", carriage returns
+        "integer": st.integers(-(2**62), 2**62),
+        "number": st.floats(allow_nan=False, allow_infinity=False),
+        "boolean": st.booleans(),
+    }.get(kind, st.text(max_size=12))  # dates and times are kept as their text
+
+    return st.none() | values
+
+
+@st.composite
+def _rows(draw, table: str) -> list[dict]:
+    registry = field_registry()
+    fields = {c: _cells(registry[c]["type"]) for c in column_names(table)}
+    keys = primary_key(table)
+    rows = draw(st.lists(st.fixed_dictionaries(fields), max_size=30))
+    unique = {tuple(str(row[k]) for k in keys): row for row in rows}  # one row per key
+    return list(unique.values())
+
+
+@pytest.mark.parametrize("table", ["figures", "article_versions"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_duckdb_writes_a_table_with_the_bytes_pandas_writes(table, data):
+    """DuckDB's CSV (publishing) against pandas's (tables/frames.py write_csv), on random
+    text and numbers: the same bytes, or DuckDB declines (a carriage return in a text cell)
+    and publishing falls back to pandas."""
+    rows = data.draw(_rows(table))
+    with corpus_folder(None) as folder:
+        tables = CorpusTables(folder, [table])
+        tables.add(table, rows)
+        tables.seal()
+        try:
+            by_pandas, by_duckdb, published = folder / "p.csv", folder / "d.csv", folder / "t.csv"
+            for number, frame in enumerate(tables.batches(table)):
+                write_csv(frame, by_pandas, header=number == 0)
+            written = tables.write_csv(table, by_duckdb)
+            carriage_return = any(
+                isinstance(v, str) and "\r" in v for r in rows for v in r.values()
+            )
+            assert written is not carriage_return
+            if written:
+                assert by_duckdb.read_bytes() == by_pandas.read_bytes()
+            write_table_csv(tables, table, published)
+            assert published.read_bytes() == by_pandas.read_bytes()
+        finally:
+            tables.close()

@@ -359,8 +359,11 @@ def _carry_out(out_dir: Path, journal: dict, staging: Path) -> str:
 
 
 def write_table_csv(corpus: CorpusTables, table: str, path: Path) -> None:
-    """A table's CSV, written a batch of rows at a time in primary-key order: the same
-    bytes as writing the whole table at once (tables/frames.py write_csv)."""
+    """A table's CSV in primary-key order, by DuckDB (corpus.write_csv), or where DuckDB
+    cannot give the same bytes, a batch of rows at a time by tables/frames.py write_csv:
+    either way the bytes of writing the whole table at once with pandas."""
+    if corpus.write_csv(table, path):
+        return
     for number, frame in enumerate(corpus.batches(table)):
         write_csv(frame, path, header=number == 0)
 

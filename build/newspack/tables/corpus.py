@@ -228,7 +228,7 @@ class CorpusTables:
     # --- reading -------------------------------------------------------------------------
 
     def count(self, table: str) -> int:
-        return self.con.sql(f"SELECT count(*) FROM {quoted(table)}").fetchall()[0][0]
+        return self._scalar(f"SELECT count(*) FROM {quoted(table)}")
 
     def batches(self, table: str, ordered: bool = True) -> Iterator[pd.DataFrame]:
         """The table's rows as typed frames of at most chunk_rows rows, in primary-key order
@@ -245,6 +245,40 @@ class CorpusTables:
                 yield typed_frame(table, batch)
         if empty:
             yield to_frame(table, [])
+
+    def write_csv(self, table: str, path: Path) -> bool:
+        """Write the table as CSV in primary-key order by DuckDB (in parallel, out of core),
+        with the bytes tables/frames.py write_csv gives: text cells quoted alike, no comment
+        character, an empty text cell written as a missing one (pandas writes both empty),
+        numbers in the same shortest form. False, writing nothing, for a table with a
+        carriage return in a text cell, which DuckDB quotes and pandas does not."""
+        columns, schema = column_names(table), arrow_schema(table)
+        texts = [c for c in columns if pa.types.is_large_string(schema.field(c).type)]
+        if texts and self._scalar(
+            f"SELECT count(*) FROM {quoted(table)} WHERE "
+            + " OR ".join(f"contains({quoted(c)}, chr(13))" for c in texts)
+        ):
+            return False
+        select = ", ".join(
+            f"NULLIF({quoted(c)}, '') AS {quoted(c)}" if c in texts else quoted(c) for c in columns
+        )
+        # Qualified, the keys are the stored values, not the select list's NULLIF of them.
+        order = ", ".join(f"stored.{quoted(c)}" for c in primary_key(table))
+        # Rows must reach the file in the ORDER BY's order, which DuckDB keeps only when
+        # asked to; the rest of the corpus's queries need no order and run faster without.
+        self.con.execute("SET preserve_insertion_order = true")
+        try:
+            self.con.execute(
+                f"COPY (SELECT {select} FROM {quoted(table)} AS stored ORDER BY {order}) "
+                f"TO {_literal(str(path))} (FORMAT csv, HEADER, DELIMITER ',', QUOTE '\"', "
+                "ESCAPE '\"', COMMENT '', NEW_LINE '\n')"
+            )
+        finally:
+            self.con.execute("SET preserve_insertion_order = false")
+        return True
+
+    def _scalar(self, sql: str):
+        return self.con.execute(sql).fetchall()[0][0]
 
     def frame(self, table: str) -> pd.DataFrame:
         """A whole table in memory, in primary-key order: for small corpora (tests,

@@ -4,7 +4,8 @@
 2. split     ingest/split.py: lines -> article blocks, from their header lines
 3. parse     ingest/parse.py, timing.py, sources.py, keys.py: blocks -> parsed versions
 4. analyse   nlp/: spaCy and quantulum3 over every text -> entity spans and figures
-5. identify  tables/identify.py, ids.py: versions -> articles with stable IDs, the tables
+5. identify  tables/plan.py, identify.py, ids.py: versions -> articles with stable IDs, the
+             tables
 6. enrich    tables/canonical.py, entities.py, figures.py, quotes.py, focus.py: entities,
              figures, quotes, what each article is about
 7. validate  package/validate.py, schema.py: every table against schemas/ and each other
@@ -14,8 +15,9 @@ Stages 1-4 work on one dump at a time, independently of the others: an executor 
 (execution/local.py: worker processes on every core; execution/cluster.py: a Dask cluster)
 and the store (execution/store.py: a folder or a URL every worker reaches) keeps their
 results, cached by the dump's content hash, so a build redoes only new or changed dumps.
-The corpus-level stages 5-6 run in the build's own process and read the results back one
-dump at a time, in crawl order (tables/assemble.py), which makes the output the same
+The corpus-level stages 5-6 run in the build's own process (the identity plan made by
+DuckDB, articles enriched on the executor's workers when there are enough) and read the
+results back one dump at a time, in crawl order (tables/assemble.py), which makes the output the same
 whatever the executor and the cache did. Their rows go to disk as they are made (Parquet
 files in an owned scratch folder, tables/corpus.py) and what needs the whole corpus runs
 as DuckDB queries over them under a memory limit, so the build's memory does not grow with

@@ -18,13 +18,13 @@ results, cached by the dump's content hash, so a build redoes only new or change
 The corpus-level stages 5-6 run in the build's own process (the identity plan made by
 DuckDB, articles enriched on the executor's workers when there are enough) and read the
 results back one dump at a time, in crawl order (tables/assemble.py), which makes the
-output the same whatever the executor and the cache did. Their rows go to disk as they are made (Parquet
-files in an owned scratch folder, tables/corpus.py) and what needs the whole corpus runs
-as DuckDB queries over them under a memory limit, so the build's memory does not grow with
-the corpus. The tables are then validated and only then published, streamed. A dump that
-cannot be read is refused and reported, never fatal. After the build, releases/ versions,
-diffs and fetches published packages, and dev/ holds the benchmark and the evaluation.
-"""
+output the same whatever the executor and the cache did. Their rows go to disk as they
+are made (Parquet files in an owned scratch folder, tables/corpus.py) and what needs the
+whole corpus runs as DuckDB queries over them under a memory limit, so the build's
+memory does not grow with the corpus. The tables are then validated and only then
+published, streamed. A dump that cannot be read is refused and reported, never fatal.
+After the build, releases/ versions, diffs and fetches published packages, and dev/
+holds the benchmark and the evaluation."""
 
 from __future__ import annotations
 

@@ -181,9 +181,9 @@ def build_corpus(
     index_file: Path | None = None,
 ) -> CorpusTables:
     """Stages 5-7 into folder: identify articles and versions, find entities, figures,
-    quotes and focus, streaming the processed dumps (tables/assemble.py; articles enriched
-    on the executor's workers, which read the place index from index_file), and validate
-    the tables out of core. Raises ValidationFailed."""
+    quotes and focus, streaming the processed dumps (tables/assemble.py; dumps read and
+    articles enriched on the executor's workers, which read the store's cache and the place
+    index from index_file), and validate the tables out of core. Raises ValidationFailed."""
     corpus = new_corpus(folder, memory_limit)
     try:
         assemble(
@@ -195,6 +195,7 @@ def build_corpus(
             gazetteer,
             executor,
             index_file,
+            done.store.cache if done.store else None,
         )
         validate_corpus(corpus)
     except BaseException:

@@ -9,9 +9,10 @@ import pytest
 from newspack import pipeline
 from newspack.config import REPO_DUMPS_DIR
 from newspack.dev.bench import make_corpus
-from newspack.execution.cache import DumpCache
+from newspack.execution.cache import DumpCache, entry_key
 from newspack.execution.local import LocalExecutor
 from newspack.execution.store import DumpStore
+from newspack.execution.worker import head_of
 from newspack.ingest.find import find_dumps
 from newspack.ingest.keys import dump_keys
 from newspack.ingest.sources import reading_order, sources, version_sources
@@ -40,11 +41,13 @@ def tables(corpus):
     return pipeline.build_tables(corpus)
 
 
-def _assembled(entries, summaries, load, unread, chunk_rows=None, executor=None):
+def _assembled(entries, summaries, load, unread, chunk_rows=None, executor=None, cache=None):
     """Every table from assemble, read back into memory."""
     with corpus_folder(None) as folder:
         corpus = assemble.new_corpus(folder, chunk_rows=chunk_rows)
-        assemble.assemble(entries, summaries, load, unread, corpus, executor=executor)
+        assemble.assemble(
+            entries, summaries, load, unread, corpus, executor=executor, cache_store=cache
+        )
         try:
             return corpus.in_memory(table_names())
         finally:
@@ -84,17 +87,35 @@ def test_small_chunks_give_the_same_tables(corpus, tables):
         pd.testing.assert_frame_equal(chunked[table], tables[table], obj=table)
 
 
-def test_articles_enriched_on_worker_processes_give_the_same_tables(corpus, tables, monkeypatch):
+def test_dumps_read_and_articles_enriched_on_worker_processes_give_the_same_tables(
+    corpus, tables, tmp_path, monkeypatch
+):
+    """The results kept in a cache: worker processes read each dump from it and make its
+    rows, other worker processes enrich the articles; one cached result that cannot be read
+    there is read by the build itself."""
+    cache, results = DumpCache(tmp_path / "store"), {}
+    for result in corpus.results():
+        key = entry_key(result.parsed.dump.sha256, None)
+        cache.put(key, result, head_of(result))
+        results[key] = result
+    keys = list(results)
+    unreadable = keys[1]
+    cache.path_of(unreadable).write_bytes(b"not a pickle")
     monkeypatch.setattr(assemble, "MIN_ARTICLES_PER_WORKER", 1)
     executor, tasks = LocalExecutor(2), []
     map_ordered = executor.map_ordered
     monkeypatch.setattr(
-        executor, "map_ordered", lambda *args: (tasks.append(args[2]), map_ordered(*args))[1]
+        executor, "map_ordered", lambda *args: (tasks.append(args[0]), map_ordered(*args))[1]
     )
-    again = _assembled(
-        corpus.entries, corpus.summaries, corpus.load, corpus.unread, executor=executor
-    )
-    assert tasks == [2]  # two worker processes enriched the articles
+    read_here = []
+
+    def load(key):
+        read_here.append(key)
+        return results[key]
+
+    again = _assembled(keys, corpus.summaries, load, corpus.unread, executor=executor, cache=cache)
+    assert set(tasks) == {assemble.pieces_on_worker, assemble.enrich_on_worker}
+    assert read_here == [unreadable]
     for table in table_names():
         pd.testing.assert_frame_equal(again[table], tables[table], obj=table)
 

@@ -25,15 +25,19 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+import pyarrow as pa
 
 from newspack.ingest.keys import DumpSummary
 from newspack.ingest.read import UnreadDump
 from newspack.ingest.sources import Source, reading_order, version_sources
 from newspack.package.schema import table_names
-from newspack.tables.corpus import CorpusTables, duckdb_share
+from newspack.tables.corpus import CorpusTables, duckdb_share, rows_to_arrow
 from newspack.tables.entities import ENTITIES_QUERY, ENTITY_TABLES, article_entities
 from newspack.tables.figures import figure_rows
 from newspack.tables.focus import article_focus
@@ -71,6 +75,26 @@ def enrich_article(
     }
 
 
+def _unpacked(versions: list[bytes]) -> tuple[list[Source], dict]:
+    """An article's versions (each pickled by dump_pieces) as its sources in reading order
+    and their analyses."""
+    src_list, analyses = [], {}
+    for packed in versions:
+        sources, texts = pickle.loads(packed)
+        src_list += sources
+        analyses.update(texts)
+    return sorted(src_list, key=reading_order), analyses
+
+
+def enrich_packed(versions: list[bytes], dateline_city, gazetteer: Gazetteer) -> dict:
+    """enrich_article of an article's pickled versions, its rows as Arrow tables."""
+    rows = enrich_article(*_unpacked(versions), dateline_city, gazetteer)
+    return {
+        table: rows_to_arrow(table, found, ENTITY_TABLES.get(table))
+        for table, found in rows.items()
+    }
+
+
 @cache
 def _worker_gazetteer(index_file: Path | None) -> Gazetteer:
     """A worker's gazetteer: the build's place index when this machine sees its file (the
@@ -80,36 +104,83 @@ def _worker_gazetteer(index_file: Path | None) -> Gazetteer:
     return default_gazetteer()
 
 
-def enrich_on_worker(task: tuple) -> dict[str, list[dict]]:
-    """enrich_article on an executor's worker: task is (place index file, the article's
-    sources in reading order, their analyses, dateline city)."""
-    index_file, src_list, analyses, dateline_city = task
-    return enrich_article(src_list, analyses, dateline_city, _worker_gazetteer(index_file))
+def enrich_on_worker(task: tuple) -> dict:
+    """enrich_packed on an executor's worker: task is (place index file, the article's
+    pickled versions, dateline city)."""
+    index_file, versions, dateline_city = task
+    return enrich_packed(versions, dateline_city, _worker_gazetteer(index_file))
+
+
+@dataclass
+class DumpPieces:
+    """What pass 2 needs of one dump, made where the dump is read (dump_pieces): its rows
+    of the identity tables as Arrow, each published version as (article, whether the
+    article is complete with this dump, its sources and analyses pickled), and the
+    dateline city of each article whose canonical version it holds."""
+
+    rows: dict[str, pa.Table]
+    versions: list[tuple[str, bool, bytes]]
+    datelines: dict[str, str | None]
+
+
+def dump_pieces(result, placements: list[Placement]) -> DumpPieces:
+    """A processed dump's pieces (an execution.worker.DumpResult), its versions placed."""
+    parsed = result.parsed
+    dump_id = parsed.dump.dump_id
+    if len(placements) != len(parsed.versions):
+        raise RuntimeError(
+            f"{dump_id}: the identity plan has {len(placements)} versions of this dump, its "
+            f"parse {len(parsed.versions)}"
+        )
+    rows = dump_rows(parsed, placements)
+    versions = []
+    for version, slot in zip(parsed.versions, placements, strict=True):
+        if slot.duplicate:
+            continue
+        src_list = version_sources(slot.article_id, slot.version, version, dump_id)
+        analyses = {src.text: result.analyses[src.text] for src in src_list}
+        packed = pickle.dumps((src_list, analyses), protocol=pickle.HIGHEST_PROTOCOL)
+        versions.append((slot.article_id, slot.last_dump_id == dump_id, packed))
+    return DumpPieces(
+        {table: rows_to_arrow(table, found) for table, found in rows.items() if found},
+        versions,
+        {row["article_id"]: row["dateline_city"] for row in rows["articles"]},
+    )
+
+
+def pieces_on_worker(task: tuple) -> DumpPieces | None:
+    """dump_pieces on an executor's worker, which reads the dump's result itself: task is
+    (the store's cache, the entry: a result or its key, its placements). None when the
+    cached result cannot be read: the build then reads or recomputes it (store.py)."""
+    cache_store, entry, placements = task
+    if isinstance(entry, str):
+        try:
+            entry = cache_store.load(entry)
+        except Exception:  # the build's own load recomputes it, with a warning
+            return None
+    return dump_pieces(entry, placements)
 
 
 class _Waiting:
-    """The versions of articles whose last dump is still to come, kept on disk (pickled and
-    appended to one file in the corpus's scratch folder) until the article is complete:
+    """The versions of articles whose last dump is still to come, kept on disk (appended,
+    pickled, to one file in the corpus's scratch folder) until the article is complete:
     memory holds where each version is, not its texts and analyses."""
 
     def __init__(self, path: Path):
         self._file = path.open("w+b")
         self._where: dict[str, list[tuple[int, int]]] = {}  # article -> (offset, size)
 
-    def add(self, article_id: str, src_list: list[Source], analyses: dict) -> None:
-        data = pickle.dumps((src_list, analyses), protocol=pickle.HIGHEST_PROTOCOL)
+    def add(self, article_id: str, packed: bytes) -> None:
         offset = self._file.seek(0, os.SEEK_END)
-        self._file.write(data)
-        self._where.setdefault(article_id, []).append((offset, len(data)))
+        self._file.write(packed)
+        self._where.setdefault(article_id, []).append((offset, len(packed)))
 
-    def pop(self, article_id: str) -> tuple[list[Source], dict]:
-        src_list, analyses = [], {}
+    def pop(self, article_id: str) -> list[bytes]:
+        found = []
         for offset, size in self._where.pop(article_id, []):
             self._file.seek(offset)
-            sources, texts = pickle.loads(self._file.read(size))
-            src_list += sources
-            analyses.update(texts)
-        return src_list, analyses
+            found.append(self._file.read(size))
+        return found
 
     def articles(self) -> list[str]:
         return sorted(self._where)
@@ -127,50 +198,34 @@ class _Assembly:
         self.waiting = _Waiting(corpus.folder / "waiting-versions.pickles")
         self.datelines: dict[str, str | None] = {}  # article -> its canonical dateline city
 
-    def completed_articles(self, entries, load) -> Iterator[tuple[list[Source], dict, str]]:
-        """Read each dump (load(entry), in crawl order): its identity rows to the corpus, the
-        versions of articles that go on in later dumps put to wait; yield each article whose
-        last version the dump holds (sources in reading order, analyses, dateline city)."""
-        for entry in entries:
-            yield from self._add_dump(load(entry))
+    def completed_articles(self, pieces: Iterable[DumpPieces]) -> Iterator[tuple[list, str]]:
+        """Each dump's pieces (in crawl order): its identity rows to the corpus, the versions
+        of articles that go on in later dumps put to wait; yield each article whose last
+        version the dump holds (its versions, pickled, and its dateline city)."""
+        for found in pieces:
+            yield from self._add_dump(found)
 
-    def _add_dump(self, result) -> Iterator[tuple[list[Source], dict, str]]:
-        dump_id = result.parsed.dump.dump_id
-        placements = self.plan.placements_of(dump_id, len(result.parsed.versions))
-        rows = dump_rows(result.parsed, placements)
-        for table, found in rows.items():
-            self.corpus.add(table, found)
-        completed: dict[str, tuple[list[Source], dict]] = {}
-        for slot, src_list, analyses in self._versions(result, placements):
-            article_id = slot.article_id
-            if slot.last_dump_id != dump_id:  # its latest version is in a later dump
-                self.waiting.add(article_id, src_list, analyses)
+    def _add_dump(self, pieces: DumpPieces) -> Iterator[tuple[list[bytes], str]]:
+        for table, rows in pieces.rows.items():
+            self.corpus.add(table, rows)
+        completed: dict[str, list[bytes]] = {}
+        for article_id, complete, packed in pieces.versions:
+            if not complete:  # its latest version is in a later dump
+                self.waiting.add(article_id, packed)
                 continue
-            earlier = completed.setdefault(article_id, self.waiting.pop(article_id))
-            earlier[0].extend(src_list)
-            earlier[1].update(analyses)
-        datelines = {row["article_id"]: row["dateline_city"] for row in rows["articles"]}
+            completed.setdefault(article_id, self.waiting.pop(article_id)).append(packed)
+        datelines = pieces.datelines
         self.datelines.update(
             (article, city) for article, city in datelines.items() if article not in completed
         )
-        for article_id, (src_list, analyses) in completed.items():
+        for article_id, versions in completed.items():
             # The article's canonical row is published by the dump of its latest version.
             dateline_city = datelines.get(article_id, self.datelines.pop(article_id, None))
-            yield sorted(src_list, key=reading_order), analyses, dateline_city
+            yield versions, dateline_city
 
-    def add_enriched(self, enriched: dict[str, list[dict]]) -> None:
-        for table, found in enriched.items():
-            self.corpus.add(table, found)
-
-    def _versions(self, result, placements: list[Placement]):
-        """(placement, sources, their analyses) of each published version of the dump."""
-        dump_id = result.parsed.dump.dump_id
-        for version, slot in zip(result.parsed.versions, placements, strict=True):
-            if slot.duplicate:
-                continue
-            src_list = version_sources(slot.article_id, slot.version, version, dump_id)
-            analyses = {src.text: result.analyses[src.text] for src in src_list}
-            yield slot, src_list, analyses
+    def add_enriched(self, enriched: dict[str, pa.Table]) -> None:
+        for table, rows in enriched.items():
+            self.corpus.add(table, rows)
 
     def finish(self, unread: list[UnreadDump]) -> CorpusTables:
         self.waiting.close()
@@ -199,6 +254,25 @@ def enrichment_workers(executor, articles: int) -> int:
     return workers if workers > 1 else 0
 
 
+def _pieces(plan: IdentityPlan, entries, load, workers: int, executor, cache_store):
+    """Every dump's pieces in crawl order: made on the executor's workers, which read the
+    results from the store's cache themselves, or here (load)."""
+    dumps = ((entries[place], plan.placements_of(dump_id)) for place, dump_id in plan.dumps())
+    if not workers or cache_store is None:
+        yield from (dump_pieces(load(entry), placements) for entry, placements in dumps)
+        return
+    sent: deque = deque()  # what each task was, oldest first: results come in that order
+
+    def tasks():
+        for entry, placements in dumps:
+            sent.append((entry, placements))
+            yield cache_store, entry, placements
+
+    for found in executor.map_ordered(pieces_on_worker, tasks(), workers):
+        entry, placements = sent.popleft()
+        yield found if found is not None else dump_pieces(load(entry), placements)
+
+
 def assemble(
     entries: Sequence,
     summaries: Iterable[DumpSummary],
@@ -208,14 +282,17 @@ def assemble(
     gazetteer: Gazetteer | None = None,
     executor=None,
     index_file: Path | None = None,
+    cache_store=None,
 ) -> CorpusTables:
     """Every table, into corpus (new_corpus), from the processed dumps (entries, each read
     once by load as an execution.worker.DumpResult, in crawl order whatever their order
-    here; their summaries in the same order)
-    and the dumps that were not read; corpus is returned sealed, its views over every table.
+    here; their summaries in the same order) and the dumps that were not read; corpus is
+    returned sealed, its views over every table.
 
-    Articles are enriched on the executor's workers (its map_ordered; they read the place
-    index from index_file) when there are enough of them, else in this process."""
+    When there are enough articles, the executor's workers (its map_ordered) read the dumps
+    from cache_store (the store's cache, execution/cache.py) and make their rows, and other
+    workers enrich the articles (reading the place index from index_file); else both are
+    done in this process."""
     plan = plan_identity(
         (s.keys for s in summaries),
         corpus.folder / "identity.duckdb",
@@ -224,13 +301,14 @@ def assemble(
     try:
         gazetteer = gazetteer or default_gazetteer()
         assembly = _Assembly(plan, corpus)
-        in_crawl_order = [entries[place] for place in plan.crawl_order]
-        completed = assembly.completed_articles(in_crawl_order, load)
-        if workers := enrichment_workers(executor, plan.article_count):
+        workers = enrichment_workers(executor, plan.article_count)
+        pieces = _pieces(plan, entries, load, workers, executor, cache_store)
+        completed = assembly.completed_articles(pieces)
+        if workers:
             tasks = ((index_file, *article) for article in completed)
             enriched = executor.map_ordered(enrich_on_worker, tasks, workers)
         else:
-            enriched = (enrich_article(*article, gazetteer) for article in completed)
+            enriched = (enrich_packed(*article, gazetteer) for article in completed)
         for rows in enriched:
             assembly.add_enriched(rows)
     finally:

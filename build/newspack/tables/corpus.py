@@ -96,6 +96,20 @@ def arrow_schema(table: str) -> pa.Schema:
     return pa.Schema.from_pandas(to_frame(table, []), preserve_index=False).remove_metadata()
 
 
+def rows_to_arrow(table: str, rows: list[dict], internal: pa.Schema | None = None) -> pa.Table:
+    """Rows of a published table as Arrow, checked against its schema (frames.RowMismatch)
+    and typed by it; rows of an internal table by its Arrow schema (`internal`). Not
+    sorted: DuckDB sorts each table once, when it is read for publishing."""
+    if internal is not None:
+        return pa.Table.from_pylist(rows, schema=internal)
+    check_keys(table, column_names(table), rows)
+    try:
+        return pa.Table.from_pylist(rows, schema=arrow_schema(table))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a value of another Python type
+        frame = to_frame(table, rows)
+        return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+
+
 def quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -134,7 +148,11 @@ class CorpusTables:
         self.internal = internal or {}
         self.memory_limit = memory_limit or default_memory_limit()
         self.chunk_rows = chunk_rows or chunk_rows_for(self.memory_limit)
-        self._pending: dict[str, list[dict]] = {t: [] for t in [*tables, *self.internal]}
+        # Each table's rows waiting to be written: lists of row dicts, or Arrow tables made
+        # elsewhere (a worker's), in the order they came.
+        self._pending: dict[str, list[list[dict] | pa.Table]] = {
+            t: [] for t in [*tables, *self.internal]
+        }
         self._waiting = 0  # rows pending in all tables
         self._writers: dict[str, pq.ParquetWriter] = {}
         self._files: dict[str, Path] = {}  # table -> its Parquet file, once written
@@ -142,10 +160,16 @@ class CorpusTables:
 
     # --- writing -------------------------------------------------------------------------
 
-    def add(self, table: str, rows: list[dict]) -> None:
-        if not rows:
+    def add(self, table: str, rows: list[dict] | pa.Table) -> None:
+        """Append rows: dicts (checked and typed when written), or an Arrow table that
+        rows_to_arrow made."""
+        if not len(rows):
             return
-        self._pending[table] += rows
+        pieces = self._pending[table]
+        if isinstance(rows, list) and pieces and isinstance(pieces[-1], list):
+            pieces[-1].extend(rows)
+        else:
+            pieces.append(rows if isinstance(rows, pa.Table) else list(rows))
         self._waiting += len(rows)
         if self._waiting >= self.chunk_rows:
             for name in self._pending:
@@ -156,22 +180,18 @@ class CorpusTables:
         """Append a typed frame of a published table's rows (tables/frames.py) at once."""
         self._write(table, pa.Table.from_pandas(frame, preserve_index=False))
 
-    def _arrow(self, table: str, rows: list[dict]) -> pa.Table:
-        if table in self.internal:
-            return pa.Table.from_pylist(rows, schema=self.internal[table])
-        # Checked against its schema (frames.RowMismatch) and typed by it before it is kept;
-        # not sorted: DuckDB sorts each table once, when it is read for publishing.
-        check_keys(table, column_names(table), rows)
-        try:
-            return pa.Table.from_pylist(rows, schema=arrow_schema(table))
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # a value of another Python type
-            return pa.Table.from_pandas(to_frame(table, rows), preserve_index=False)
-
     def _flush(self, table: str) -> None:
-        rows, self._pending[table] = self._pending[table], []
-        if not rows and table in self._writers:
+        pieces, self._pending[table] = self._pending[table], []
+        if not pieces and table in self._writers:
             return
-        self._write(table, self._arrow(table, rows))
+        schema = self.internal.get(table)
+        arrow = [
+            rows if isinstance(rows, pa.Table) else rows_to_arrow(table, rows, schema)
+            for rows in pieces
+        ]
+        if not arrow:
+            arrow = [rows_to_arrow(table, [], schema)]
+        self._write(table, pa.concat_tables(arrow) if len(arrow) > 1 else arrow[0])
 
     def _write(self, table: str, arrow: pa.Table) -> None:
         arrow = arrow.replace_schema_metadata(None)

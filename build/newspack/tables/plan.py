@@ -128,10 +128,12 @@ class IdentityPlan:
     dump in crawl order (crawl_order: the dumps' places in the input, in that order):
     placements_of each dump in turn, then close()."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, article_count: int, order: list[int]):
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, article_count: int, order: list[tuple[int, str]]
+    ):
         self._con = con
         self.article_count = article_count
-        self.crawl_order = order  # the planned dumps' places in the input, in crawl order
+        self._order = order  # the planned dumps (place in the input, ID), in crawl order
         self._rows = self._read()
         self._next: tuple | None = next(self._rows, None)
 
@@ -140,14 +142,24 @@ class IdentityPlan:
         for batch in reader:
             yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
 
-    def placements_of(self, dump_id: str, versions: int) -> list[Placement]:
-        """The placements of the next dump's versions (it must be dump_id, with `versions`
-        parsed versions): dumps are read back in the order they were planned in."""
+    @property
+    def crawl_order(self) -> list[int]:
+        """The planned dumps' places in the input, in crawl order."""
+        return [place for place, _ in self._order]
+
+    def dumps(self) -> list[tuple[int, str]]:
+        """The planned dumps (place in the input, dump ID), in crawl order."""
+        return list(self._order)
+
+    def placements_of(self, dump_id: str, versions: int | None = None) -> list[Placement]:
+        """The placements of the next dump's versions, in their order in the dump (it must
+        be dump_id; with `versions` parsed versions when given): dumps are read back in the
+        order they were planned in."""
         found = []
         while self._next is not None and self._next[0] == dump_id:
             found.append(Placement(*self._next[2:]))
             self._next = next(self._rows, None)
-        if len(found) != versions:
+        if versions is not None and len(found) != versions:
             raise RuntimeError(
                 f"{dump_id}: the identity plan has {len(found)} versions of this dump, its "
                 f"parse {versions}; dumps must be read in the order they were planned in"
@@ -183,14 +195,16 @@ def plan_identity(
         raise
 
 
-def _load_sightings(con: duckdb.DuckDBPyConnection, dumps: Iterable[DumpKeys]) -> list[int]:
-    """The sightings and their keys in DuckDB, numbered in crawl order; the dumps' places
-    in the input, in crawl order."""
+def _load_sightings(
+    con: duckdb.DuckDBPyConnection, dumps: Iterable[DumpKeys]
+) -> list[tuple[int, str]]:
+    """The sightings and their keys in DuckDB, numbered in crawl order; the dumps (their
+    places in the input, their IDs) in crawl order."""
     for name, schema in (("input_sightings", SIGHTINGS), ("input_keys", KEYS)):
         _create(con, name, schema)
     sightings, keys, sort_keys = [], [], []
     for place, dump in enumerate(dumps):
-        sort_keys.append((dump.sort_key, place))
+        sort_keys.append((dump.sort_key, place, dump.dump_id))
         for index, version in enumerate(dump.versions):
             sightings.append((place, dump.dump_id, index, version.title, version.content_sha256))
             keys += [(place, index, key) for key in version.keys]
@@ -200,9 +214,10 @@ def _load_sightings(con: duckdb.DuckDBPyConnection, dumps: Iterable[DumpKeys]) -
             sightings, keys = [], []
     _insert(con, "input_sightings", SIGHTINGS, sightings)
     _insert(con, "input_keys", KEYS, keys)
-    order = [place for _, place in sorted(sort_keys)]
+    order = [(place, dump_id) for _, place, dump_id in sorted(sort_keys)]
     _create(con, "dump_ranks", DUMP_RANKS)
-    _insert(con, "dump_ranks", DUMP_RANKS, [(place, rank) for rank, place in enumerate(order)])
+    ranks = [(place, rank) for rank, (place, _) in enumerate(order)]
+    _insert(con, "dump_ranks", DUMP_RANKS, ranks)
     con.execute(_NUMBERED)
     con.execute("DROP TABLE input_sightings; DROP TABLE input_keys")
     return order

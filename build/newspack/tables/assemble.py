@@ -6,13 +6,19 @@ time, so that memory holds a few dumps' parses and analyses, never the corpus's.
 1. each dump's summary (DumpSummary: its identity keys), made when the dump was processed
    or read from the cache, gives the identity plan without reading the dump again (made in
    DuckDB, tables/plan.py, and read back a dump at a time);
-2. each dump is read once more, in crawl order, for its rows of the identity tables
-   (identify.dump_rows) and its versions' texts with their analyses. An article's versions
-   are gathered as their dumps are read and the article is enriched (enrich_article:
-   entities, figures, quotes, focus) when the last dump holding one of them has been read,
-   then let go: memory holds only the articles whose versions lie both before and after the
-   point reached, which depends on how far apart a story's versions are crawled, not on the
-   corpus's size. Enrichment depends on the article alone.
+2. each dump is read once more, in crawl order, for its pieces (dump_pieces): its rows of
+   the identity tables (identify.dump_rows) and its versions' texts with their analyses,
+   pickled. An article's versions are gathered as their dumps' pieces come (those of an
+   article that goes on in a later dump wait on disk) and the article is enriched
+   (enrich_article: entities, figures, quotes, focus) when the last dump holding one of
+   them has been read, then let go: what waits depends on how far apart a story's versions
+   are crawled, not on the corpus's size. Enrichment depends on the article alone.
+
+With enough articles (MIN_ARTICLES_PER_WORKER), both the pieces and the enrichment are made
+on the executor's workers (local processes or Dask tasks): a worker reads the dump's result
+from the store's cache itself and hands back Arrow tables and pickled bytes, so the build's
+own process routes bytes and writes Arrow, never unpickling a result or making an
+article's rows.
 
 Every row goes to the corpus's Parquet files as it is made (tables/corpus.py); what needs
 the whole corpus (the entities' corpus-wide columns, the quotes' speaker names) is then a

@@ -42,6 +42,7 @@ MIN_MEMORY_LIMIT = 128 * 10**6  # what a --memory-limit may not go below (128MB)
 ROW_BYTES = 2048  # a generous size of one row held as a dict (a paragraph's text, keys)
 PENDING_SHARE = 8  # at most 1/PENDING_SHARE of the limit in rows waiting to be written
 CHUNK_ROWS_BOUNDS = (1_000, 200_000)
+MEMORY_PER_SORT_THREAD = 256 * 2**20  # a thread of a sorted COPY (write_csv) gets at least this
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 _UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
 
@@ -284,9 +285,11 @@ class CorpusTables:
         )
         # Qualified, the keys are the stored values, not the select list's NULLIF of them.
         order = ", ".join(f"stored.{quoted(c)}" for c in primary_key(table))
-        # Rows must reach the file in the ORDER BY's order, which DuckDB keeps only when
-        # asked to; the rest of the corpus's queries need no order and run faster without.
-        self.con.execute("SET preserve_insertion_order = true")
+        # Each thread of a sort that writes a file holds its own buffers: with little memory
+        # per thread DuckDB runs out instead of spilling, so threads follow the memory.
+        share = memory_bytes(duckdb_share(self.memory_limit))
+        threads = max(1, min(os.cpu_count() or 1, share // MEMORY_PER_SORT_THREAD))
+        self.con.execute(f"SET threads = {threads}")
         try:
             self.con.execute(
                 f"COPY (SELECT {select} FROM {quoted(table)} AS stored ORDER BY {order}) "
@@ -294,7 +297,7 @@ class CorpusTables:
                 "ESCAPE '\"', COMMENT '', NEW_LINE '\n')"
             )
         finally:
-            self.con.execute("SET preserve_insertion_order = false")
+            self.con.execute("RESET threads")
         return True
 
     def _scalar(self, sql: str):

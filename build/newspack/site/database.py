@@ -92,12 +92,14 @@ def _load_table(
     columns = _columns(table)
     _execute(con, table, _create_table_sql(table.name, columns))
     insert = _insert_sql(table.name, columns)
-    for chunk in read_chunks(package.source, table, chunk_rows):
-        con.register(ROWS_VIEW, _text_frame(table.header, chunk))
-        try:
-            _execute(con, table, insert)
-        finally:
-            con.unregister(ROWS_VIEW)
+    # Closed here, not when collected: a failed chunk leaves no CSV open behind it.
+    with contextlib.closing(read_chunks(package.source, table, chunk_rows)) as chunks:
+        for chunk in chunks:
+            con.register(ROWS_VIEW, _text_frame(table.header, chunk))
+            try:
+                _execute(con, table, insert)
+            finally:
+                con.unregister(ROWS_VIEW)
 
 
 def _execute(con: duckdb.DuckDBPyConnection, table: Table, sql: str) -> None:

@@ -9,7 +9,7 @@ leads out of the folder, each within a size cap; names that become file names ar
 
 A table is never read whole: `read_package` takes each CSV's header (checked against the
 descriptor's fields) and its first PREVIEW_ROWS rows as written, and `read_chunks` streams
-the rest, CHUNK_ROWS rows at a time, for the scratch database (database.py). Every row must
+all its rows, CHUNK_ROWS at a time, into the scratch database (database.py). Every row must
 have as many fields as the header; a row that does not, or text that is not CSV or not
 UTF-8, is a SiteError naming the file, wherever in the file it is.
 """
@@ -58,7 +58,7 @@ class SiteError(RuntimeError):
 @dataclass(frozen=True)
 class Table:
     """One resource of the package: its descriptor entry, its header and its first rows
-    (strings, as written); the rest stays in the file (read_chunks)."""
+    (strings, as written); the rows stay in the file, read by read_chunks."""
 
     name: str
     resource: dict

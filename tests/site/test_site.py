@@ -619,3 +619,142 @@ def test_hostile_examples_cannot_leave_the_sql_pages_data_block(engine, tmp_path
     page = (tmp_path / "site" / "sql.html").read_text(encoding="utf-8")
     assert page.lower().count("<script") == 2  # the data block and sql.js, nothing else
     assert page.lower().count("</script>") == 2
+
+
+# --- streaming: no table is read whole -------------------------------------------------------
+
+
+def _site_files(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != MARKER
+    }
+
+
+def test_a_tiny_chunk_loads_every_row_and_gives_the_same_site(site, engine, tmp_path):
+    import pyarrow.parquet as pq
+
+    tiny = 7
+    assert max(len(csv_rows(name)) for name in table_names()) > 10 * tiny
+    out = tmp_path / "tiny"
+    build_site(REPO, out, None if isinstance(engine, str) else engine, chunk_rows=tiny)
+    first, second = _site_files(site), _site_files(out)
+    assert first.keys() == second.keys()
+    assert [name for name in first if first[name] != second[name]] == []
+    for name in table_names():  # every row of every chunk, in the CSV's order
+        rows, key = csv_rows(name), next(iter(csv_rows(name)[0])) if csv_rows(name) else None
+        table = pq.read_table(out / "parquet" / f"{name}.parquet")
+        assert table.num_rows == len(rows), name
+        if key:
+            assert table.column(key).to_pylist() == [r[key] or None for r in rows], name
+
+
+def test_parquet_row_groups_hold_every_row_in_order(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(newspack.site.sql, "ROW_GROUP_ROWS", 50)
+    build_site(REPO, tmp_path / "site")
+    mentions = csv_rows("mentions")
+    parquet = pq.ParquetFile(tmp_path / "site" / "parquet" / "mentions.parquet")
+    sizes = [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)]
+    assert sizes == [50] * (len(mentions) // 50) + [len(mentions) % 50]
+    got = parquet.read().select(["article_id", "start"]).to_pylist()
+    assert got == [{"article_id": r["article_id"], "start": int(r["start"])} for r in mentions]
+
+
+def _spoil_row(path: Path, number: int, spoil) -> None:
+    """Row `number` (after the header) of a CSV replaced by spoil(its bytes)."""
+    lines = path.read_bytes().split(b"\n")
+    assert len(lines) > number + 1
+    lines[number + 1] = spoil(lines[number + 1])
+    path.write_bytes(b"\n".join(lines))
+
+
+@pytest.mark.parametrize(
+    ("spoil", "reason"),
+    [
+        (lambda line: line + b",one too many", "a row whose fields do not match the header"),
+        (lambda line: line.split(b",", 1)[0], "a row whose fields do not match the header"),
+        (lambda line: line.replace(b",", b"\xff,", 1), "cannot be read"),
+        (lambda line: b'"unterminated,' + line, "a row whose fields do not match the header"),
+    ],
+    ids=["extra field", "missing fields", "not UTF-8", "open quote"],
+)
+def test_a_bad_row_in_a_later_chunk_is_refused_and_the_scratch_database_removed(
+    tmp_path, spoil, reason
+):
+    package = copy_package(tmp_path)
+    _spoil_row(package / "data" / "line_ledger.csv", 300, spoil)
+    out = tmp_path / "site"
+    with pytest.raises(newspack.site.SiteError, match=reason) as error:
+        build_site(package, out, chunk_rows=7)
+    assert "line_ledger.csv" in str(error.value)
+    assert not out.exists() and not list(tmp_path.glob(".newspack-*"))
+
+
+def test_a_value_not_of_its_type_in_a_later_chunk_names_the_file(tmp_path):
+    package = copy_package(tmp_path)
+    path = package / "data" / "mentions.csv"
+    rows = csv_rows("mentions", package)
+    rows[400]["start"] = "not a number"
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(newspack.site.SiteError, match=r"mentions\.csv: Conversion Error"):
+        build_site(package, tmp_path / "site", chunk_rows=7)
+    assert not list(tmp_path.glob(".newspack-*"))
+
+
+def test_the_scratch_database_is_beside_the_site_and_gone_after(tmp_path, monkeypatch):
+    from newspack.site import database
+
+    loaded: list[Path] = []
+    load = database.load_database
+
+    def watched(package, path, chunk_rows):
+        loaded.append(path)
+        load(package, path, chunk_rows)
+
+    monkeypatch.setattr(database, "load_database", watched)
+    out = tmp_path / "site"
+    build_site(REPO, out)
+    [path] = loaded
+    assert path.parent.parent == tmp_path and path.parent.name.startswith(".newspack-site-db-")
+    assert not path.parent.exists() and not list(tmp_path.glob(".newspack-site-*"))
+    assert not any(p.suffix in (".duckdb", ".wal") for p in out.rglob("*"))
+
+
+def test_the_chart_data_are_the_csvs_aggregates():
+    from collections import Counter
+
+    from newspack.site import charts
+    from newspack.site.database import package_database
+
+    articles, versions = csv_rows("articles"), csv_rows("article_versions")
+    entities, figures = csv_rows("entities"), csv_rows("figures")
+    with package_database(read_package(REPO)) as con:
+        days = charts.updates_per_day(con)
+        top = charts.top_entities_by_type(con)
+        groups = charts.figures_by_kind_and_unit(con)
+        places, focus = charts.resolved_places(con), charts.focus_places(con)
+    per_day = [Counter(r["updated_at"][:10] for r in rows) for rows in (articles, versions)]
+    assert days == {
+        day: (per_day[0][day], per_day[1][day])
+        for day in sorted((per_day[0].keys() | per_day[1].keys()) - {""})
+    }
+    for kind, ranked in top.items():
+        counts = [
+            (r["name"], int(r["mention_count"])) for r in entities if r["entity_type"] == kind
+        ]
+        assert ranked == sorted(counts, key=lambda item: (-item[1], item[0]))[:6]
+    assert len(top) == min(4, len({r["entity_type"] for r in entities}))
+    assert sum(count for _, _, count in groups) == len(figures)
+    assert {kind for kind, _, _ in groups} == {r["figure_kind"] for r in figures}
+    located = [r for r in entities if r["latitude"] and r["longitude"]]
+    assert [(name, lon, lat) for name, lon, lat, _ in places] == [
+        (r["name"], float(r["longitude"]), float(r["latitude"]))
+        for r in sorted(located, key=lambda r: (-int(r["article_count"]), r["name"]))
+    ]
+    assert sum(n for *_, n in focus) <= len(csv_rows("article_focus")) and focus

@@ -9,10 +9,15 @@ charts drawn at build time: no script and nothing from the network (the SQL page
 a script, the site's own, on the site's own Parquet files), and two builds of the same
 package give the same bytes (except the owner marker, which is newspack's own bookkeeping).
 
-Modules: `package` reads the package, `examples` runs the queries, `charts` draws,
-`markup` and `pages` write HTML, `sql` writes the SQL page and the Parquet files, `engine`
-vendors DuckDB-WASM, `output` guards and swaps the output folder, `upstream` holds the only
-imports from the rest of newspack.
+No table is ever held whole in memory, so a package larger than memory makes a site too:
+the CSVs are streamed into a scratch DuckDB file beside `out` (removed afterwards), the
+examples, charts and counts are queries on it, the Parquet files are written from it in
+row groups, and the CSVs are copied file to file.
+
+Modules: `package` reads the package, `database` loads its tables into the scratch file,
+`examples` runs the queries, `charts` draws, `markup` and `pages` write HTML, `sql` writes
+the SQL page and the Parquet files, `engine` vendors DuckDB-WASM, `output` guards and swaps
+the output folder, `upstream` holds the only imports from the rest of newspack.
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ from importlib import resources
 from pathlib import Path
 
 from newspack.site import pages, sql
-from newspack.site.charts import render_charts
+from newspack.site.charts import Chart, render_charts
+from newspack.site.database import package_database, row_counts
 from newspack.site.engine import Engine, EngineUnavailable
-from newspack.site.examples import load_database, run_examples
+from newspack.site.examples import ExampleResult, run_examples
 from newspack.site.markup import FAVICON, STYLESHEET, table_page
 from newspack.site.output import check_site_target, staged_site
-from newspack.site.package import DESCRIPTOR, SiteError, read_package
-from newspack.site.upstream import NotOwned, sandbox
+from newspack.site.package import CHUNK_ROWS, DESCRIPTOR, Package, SiteError, read_package
+from newspack.site.upstream import NotOwned
 
 __all__ = ["EngineUnavailable", "NotOwned", "SiteError", "build_site", "check_site_target"]
 
@@ -37,13 +43,17 @@ NO_ENGINE = "the site was built without it"
 
 
 def build_site(
-    package_dir: Path, out: Path, engine: Engine | Callable[[], Engine] | None = None
+    package_dir: Path,
+    out: Path,
+    engine: Engine | Callable[[], Engine] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> list[Path]:
     """Build the site of the package in `package_dir` into `out`; the paths written there.
 
     `engine` is the SQL page's engine bundle (engine.py), or a function that prepares it,
     called once the package has been read and its examples run (EngineUnavailable from it
     leaves the SQL page saying why there is no engine); None builds the site without one.
+    `chunk_rows` is how many rows of a CSV are held at once while the tables are loaded.
 
     Raises SiteError for a package that cannot be shown, NotOwned for an `out` that is not
     newspack's to replace; in both cases `out` is left as it was."""
@@ -52,20 +62,44 @@ def build_site(
         raise SiteError(f"{out}: --out holds the package itself; give the site its own folder")
     check_site_target(out)  # refuse before the (slower) reading and drawing
     package = read_package(package_dir)
-    with sandbox.connect() as con:
-        load_database(package, con)
+    with package_database(package, out.parent, chunk_rows) as con:
         results = run_examples(package, con)  # first: a refused example stops the build soonest
-        parquet = sql.parquet_files(package, con)
-    charts = render_charts(package)
-    missing = NO_ENGINE
-    if callable(engine):
-        try:
-            engine = engine()
-        except EngineUnavailable as error:
-            engine, missing = None, str(error)
+        charts = render_charts(con)
+        counts = row_counts(package, con)
+        engine, missing = _prepared(engine)
+        with staged_site(out) as staging:
+            parquet = sql.write_parquet_files(package, con, staging)
+            written = _write_pages(
+                package, staging, results, charts, counts, parquet, engine, missing
+            )
+    return sorted(out / relative for relative in written)
+
+
+def _prepared(engine: Engine | Callable[[], Engine] | None) -> tuple[Engine | None, str]:
+    """The engine bundle, or None and why there is none."""
+    if not callable(engine):
+        return engine, NO_ENGINE
+    try:
+        return engine(), NO_ENGINE
+    except EngineUnavailable as error:
+        return None, str(error)
+
+
+def _write_pages(
+    package: Package,
+    staging: Path,
+    results: list[ExampleResult],
+    charts: list[Chart],
+    counts: dict[str, int],
+    parquet: list[sql.ParquetFile],
+    engine: Engine | None,
+    missing: str,
+) -> list[str]:
+    """Every file of the site but the Parquet files (written already) into `staging`; the
+    relative paths of all of them."""
     head, sql_body, sql_footer = sql.page(package, results, parquet, engine, missing)
     files: dict[str, str | bytes] = {
-        "index.html": pages.overview(package, charts),
+        "index.html": pages.overview(package, charts, counts),
         "examples.html": pages.examples(package, results),
         sql.PAGE: pages.sql(package, head, sql_body, sql_footer),
         "changelog.html": pages.changelog(package),
@@ -73,33 +107,34 @@ def build_site(
         STYLESHEET: resources.files(__name__).joinpath(STYLESHEET).read_bytes(),
         FAVICON: resources.files(__name__).joinpath(FAVICON).read_bytes(),
     }
-    for parquet_file in parquet:
-        files[parquet_file.path] = parquet_file.data
     if engine is not None:
         files[sql.SCRIPT] = resources.files(__name__).joinpath(sql.SCRIPT).read_bytes()
     for table in package.tables.values():
-        files[table_page(table.name)] = pages.table(package, table)
+        files[table_page(table.name)] = pages.table(package, table, counts[table.name])
     for href in pages.guide_pages(package):
         files[href] = pages.guide_page(package, href)
     for chart in charts:
         files[f"charts/{chart.name}.svg"] = chart.svg
     vendored = [f"{sql.VENDOR}/{name}" for name in sorted(engine.files)] if engine else []
-    with staged_site(out) as staging:
-        for relative, content in files.items():
-            _write(staging / relative, content)
-        for relative in vendored:  # checked against the bundle's manifest when it was loaded
-            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(engine.folder / relative.rsplit("/", 1)[-1], staging / relative)
-        # The package's own files, so that the site's download links work offline too:
-        # the real paths checked when they were read (inside the folder, regular files).
-        _write(staging / DESCRIPTOR, package.source.read(DESCRIPTOR))
-        for table in package.tables.values():
-            target = staging / "data" / table.csv_path.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(package.source.path(table.resource["path"]), target)
-    written = [*files, *vendored, DESCRIPTOR]
-    written += [f"data/{t.csv_path.name}" for t in package.tables.values()]
-    return sorted(out / relative for relative in written)
+    for relative, content in files.items():
+        _write(staging / relative, content)
+    for relative in vendored:  # checked against the bundle's manifest when it was loaded
+        (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(engine.folder / relative.rsplit("/", 1)[-1], staging / relative)
+    # The package's own files, so that the site's download links work offline too:
+    # the real paths checked when they were read (inside the folder, regular files).
+    _write(staging / DESCRIPTOR, package.source.read(DESCRIPTOR))
+    for table in package.tables.values():
+        target = staging / "data" / table.csv_path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(package.source.path(table.resource["path"]), target)
+    return [
+        *files,
+        *vendored,
+        *(f.path for f in parquet),
+        DESCRIPTOR,
+        *(f"data/{t.csv_path.name}" for t in package.tables.values()),
+    ]
 
 
 def _write(path: Path, content: str | bytes) -> None:

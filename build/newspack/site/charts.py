@@ -1,8 +1,11 @@
 """After the build (the dataset site): charts, drawn at build time to static SVG with matplotlib.
 
-Each chart is a pure function of the package's rows, and its SVG is byte-for-byte the same
-on every build: a fixed hash salt for the ids matplotlib writes, no date in the metadata,
-and text drawn as paths (no font needs to be present where the page is viewed). Every mark
+Each chart is a pure function of the package's rows, its data computed by SQL aggregates
+(GROUP BY, ORDER BY, LIMIT) on the package's database (database.py), so that no table is
+read into Python; ties are broken by name and then by key, so the order is always the same.
+Its SVG is byte-for-byte the same on every build: a fixed hash salt for the ids matplotlib
+writes, no date in the metadata, and text drawn as paths (no font needs to be present where
+the page is viewed). Every mark
 (a bar, the group of map points) carries an id starting with "mark-", so that tests can
 count what was drawn against the data.
 """
@@ -10,13 +13,14 @@ count what was drawn against the data.
 from __future__ import annotations
 
 import io
-from collections import Counter
 from dataclasses import dataclass
 
+import duckdb
 import matplotlib
 from matplotlib.figure import Figure
 
-from newspack.site.package import Package
+from newspack.site.package import SiteError
+from newspack.site.upstream import sandbox
 
 STYLE = {
     "svg.hashsalt": "newspack-site",
@@ -52,14 +56,15 @@ class Chart:
     svg: bytes
 
 
-def render_charts(package: Package) -> list[Chart]:
+def render_charts(con: duckdb.DuckDBPyConnection) -> list[Chart]:
+    """The charts of the package whose tables `con` holds."""
     with matplotlib.rc_context(STYLE):
         return [
-            _updates_chart(package),
-            _entities_chart(package),
-            _figures_chart(package),
-            _places_chart(package),
-            _focus_chart(package),
+            _updates_chart(con),
+            _entities_chart(con),
+            _figures_chart(con),
+            _places_chart(con),
+            _focus_chart(con),
         ]
 
 
@@ -69,8 +74,17 @@ def _svg(figure: Figure) -> bytes:
     return out.getvalue()
 
 
-def _records(package: Package, table: str) -> list[dict[str, str]]:
-    return package.tables[table].records() if table in package.tables else []
+def _query(con: duckdb.DuckDBPyConnection, sql: str, *tables: str) -> list[tuple]:
+    """The rows of `sql`; none when the package lacks one of the `tables` it reads."""
+    present = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if not set(tables) <= present:
+        return []
+    try:
+        return con.execute(sql).fetchall()
+    except duckdb.Error as error:
+        raise SiteError(
+            f"{', '.join(tables)}: a chart cannot be drawn ({sandbox.reason(error)})"
+        ) from None
 
 
 def _empty(figure: Figure, message: str) -> None:
@@ -82,16 +96,23 @@ def _mark(artists, chart: str) -> None:
         artist.set_gid(f"mark-{chart}-{index}")
 
 
-def updates_per_day(package: Package) -> dict[str, tuple[int, int]]:
-    """(articles, versions) per day of `updated_at`, days in order; undated rows left out."""
-    articles = Counter(r["updated_at"][:10] for r in _records(package, "articles"))
-    versions = Counter(r["updated_at"][:10] for r in _records(package, "article_versions"))
-    days = sorted((articles.keys() | versions.keys()) - {""})
-    return {day: (articles[day], versions[day]) for day in days}
+def updates_per_day(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+    """(articles, versions) per day of `updated_at` (UTC), days in order; undated rows left
+    out."""
+    days: dict[str, tuple[int, int]] = {}
+    for table, position in (("articles", 0), ("article_versions", 1)):
+        sql = f"""
+            SELECT strftime(timezone('UTC', updated_at), '%Y-%m-%d') AS day, count(*)
+            FROM {table} WHERE updated_at IS NOT NULL GROUP BY day"""
+        for day, count in _query(con, sql, table):
+            counts = list(days.get(day, (0, 0)))
+            counts[position] = count
+            days[day] = (counts[0], counts[1])
+    return dict(sorted(days.items()))
 
 
-def _updates_chart(package: Package) -> Chart:
-    counts = updates_per_day(package)
+def _updates_chart(con: duckdb.DuckDBPyConnection) -> Chart:
+    counts = updates_per_day(con)
     figure = Figure(figsize=(6.4, 3.6), layout="constrained")
     ax = figure.subplots()
     if counts:
@@ -130,22 +151,30 @@ def _updates_chart(package: Package) -> Chart:
     )
 
 
-def top_entities_by_type(package: Package) -> dict[str, list[tuple[str, int]]]:
+def top_entities_by_type(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, int]]]:
     """The most mentioned entities of the most mentioned types, most mentioned first."""
-    by_type: dict[str, list[tuple[str, int]]] = {}
-    for row in _records(package, "entities"):
-        count = int(row.get("mention_count") or 0)
-        by_type.setdefault(row["entity_type"], []).append((row["name"], count))
-    totals = {kind: sum(c for _, c in rows) for kind, rows in by_type.items()}
-    kinds = sorted(totals, key=lambda kind: (-totals[kind], kind))[:TOP_ENTITY_TYPES]
-    return {
-        kind: sorted(by_type[kind], key=lambda item: (-item[1], item[0]))[:TOP_ENTITIES]
-        for kind in kinds
-    }
+    sql = f"""
+        WITH counted AS (
+            SELECT coalesce(entity_type, '') AS kind, coalesce(name, '') AS name,
+                   coalesce(mention_count, 0) AS mentions, entity_id
+            FROM entities),
+        kinds AS (
+            SELECT kind, sum(mentions) AS total FROM counted GROUP BY kind
+            ORDER BY total DESC, kind LIMIT {TOP_ENTITY_TYPES}),
+        ranked AS (
+            SELECT kind, name, mentions, row_number() OVER (
+                PARTITION BY kind ORDER BY mentions DESC, name, entity_id) AS place
+            FROM counted WHERE kind IN (SELECT kind FROM kinds))
+        SELECT kind, name, mentions FROM ranked JOIN kinds USING (kind)
+        WHERE place <= {TOP_ENTITIES} ORDER BY total DESC, kind, place"""
+    panels: dict[str, list[tuple[str, int]]] = {}
+    for kind, name, mentions in _query(con, sql, "entities"):
+        panels.setdefault(kind, []).append((name, mentions))
+    return panels
 
 
-def _entities_chart(package: Package) -> Chart:
-    panels = top_entities_by_type(package)
+def _entities_chart(con: duckdb.DuckDBPyConnection) -> Chart:
+    panels = top_entities_by_type(con)
     figure = Figure(figsize=(6.4, 4.6), layout="constrained")
     if not panels:
         _empty(figure, "No entities in this package")
@@ -166,30 +195,25 @@ def _entities_chart(package: Package) -> Chart:
     )
 
 
-def figures_by_kind_and_unit(package: Package) -> list[tuple[str, str, int]]:
+def figures_by_kind_and_unit(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
     """(kind, unit, count), kinds by size; units seen once are pooled as "other units"."""
-    counts = Counter(
-        (r["figure_kind"], r["unit"] or "no unit") for r in _records(package, "figures")
-    )
-    pooled: Counter = Counter()
-    for (kind, unit), count in counts.items():
-        pooled[(kind, unit if count > 1 else "other units")] += count
-    kind_totals = Counter()
-    for (kind, _), count in pooled.items():
-        kind_totals[kind] += count
-    return sorted(
-        ((kind, unit, count) for (kind, unit), count in pooled.items()),
-        key=lambda item: (
-            -kind_totals[item[0]],
-            item[0],
-            item[2] if item[1] == "other units" else -item[2],
-            item[1],
-        ),
-    )
+    sql = """
+        WITH units AS (
+            SELECT coalesce(figure_kind, '') AS kind, coalesce(unit, 'no unit') AS unit,
+                   count(*) AS figures
+            FROM figures GROUP BY ALL),
+        pooled AS (
+            SELECT kind, CASE WHEN figures > 1 THEN unit ELSE 'other units' END AS unit,
+                   sum(figures) AS figures
+            FROM units GROUP BY ALL)
+        SELECT kind, unit, figures FROM pooled
+        ORDER BY sum(figures) OVER (PARTITION BY kind) DESC, kind,
+                 CASE WHEN unit = 'other units' THEN figures ELSE -figures END, unit"""
+    return [(kind, unit, int(count)) for kind, unit, count in _query(con, sql, "figures")]
 
 
-def _figures_chart(package: Package) -> Chart:
-    rows = figures_by_kind_and_unit(package)
+def _figures_chart(con: duckdb.DuckDBPyConnection) -> Chart:
+    rows = figures_by_kind_and_unit(con)
     figure = Figure(figsize=(6.4, 0.9 + 0.24 * max(len(rows), 4)), layout="constrained")
     ax = figure.subplots()
     kinds = list(dict.fromkeys(kind for kind, _, _ in rows))
@@ -209,47 +233,37 @@ def _figures_chart(package: Package) -> Chart:
     return Chart("figures-by-kind", "Figures by kind and unit", alt, "figures", _svg(figure))
 
 
-def resolved_places(package: Package) -> list[tuple[str, float, float, int]]:
+def resolved_places(con: duckdb.DuckDBPyConnection) -> list[tuple[str, float, float, int]]:
     """(name, longitude, latitude, articles) of the entities with coordinates, the most
     covered first."""
-    places = []
-    for row in _records(package, "entities"):
-        if row.get("latitude") and row.get("longitude"):
-            count = int(row.get("article_count") or 0)
-            places.append((row["name"], float(row["longitude"]), float(row["latitude"]), count))
-    return sorted(places, key=lambda place: (-place[3], place[0]))
+    sql = """
+        SELECT coalesce(name, ''), longitude, latitude, coalesce(article_count, 0) AS articles
+        FROM entities WHERE latitude IS NOT NULL AND longitude IS NOT NULL
+        ORDER BY articles DESC, coalesce(name, ''), entity_id"""
+    return _query(con, sql, "entities")
 
 
-def focus_places(package: Package) -> list[tuple[str, float, float, int]]:
+def focus_places(con: duckdb.DuckDBPyConnection) -> list[tuple[str, float, float, int]]:
     """(name, longitude, latitude, articles) of the places articles are about (article_focus,
     any rank) that have coordinates, the most covered first."""
-    entities = {row["entity_id"]: row for row in _records(package, "entities")}
-    articles: Counter = Counter()
-    for row in _records(package, "article_focus"):
-        entity = entities.get(row.get("place_entity_id") or "")
-        if entity and entity.get("latitude") and entity.get("longitude"):
-            articles[entity["entity_id"]] += 1
-    places = [
-        (
-            entities[e]["name"],
-            float(entities[e]["longitude"]),
-            float(entities[e]["latitude"]),
-            count,
-        )
-        for e, count in articles.items()
-    ]
-    return sorted(places, key=lambda place: (-place[3], place[0]))
+    sql = """
+        SELECT coalesce(e.name, '') AS name, e.longitude, e.latitude, count(*) AS articles
+        FROM article_focus f JOIN entities e ON e.entity_id = f.place_entity_id
+        WHERE e.latitude IS NOT NULL AND e.longitude IS NOT NULL
+        GROUP BY e.entity_id, e.name, e.longitude, e.latitude
+        ORDER BY articles DESC, name, e.entity_id"""
+    return _query(con, sql, "entities", "article_focus")
 
 
-def _places_chart(package: Package) -> Chart:
-    places = resolved_places(package)
+def _places_chart(con: duckdb.DuckDBPyConnection) -> Chart:
+    places = resolved_places(con)
     alt = f"Map of the {len(places)} places with coordinates, sized by the articles naming them."
     svg = _map(places, "Resolved places (dot size: articles naming them)", "places")
     return Chart("places-map", "Map of resolved places", alt, "entities", svg)
 
 
-def _focus_chart(package: Package) -> Chart:
-    places = focus_places(package)
+def _focus_chart(con: duckdb.DuckDBPyConnection) -> Chart:
+    places = focus_places(con)
     alt = (
         f"Map of the {len(places)} places the articles are about (their focus), sized by the "
         "articles about them."

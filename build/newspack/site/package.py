@@ -6,13 +6,22 @@ queries) and the guides of `docs/` (DOC_PAGES; more examples in `docs/using-the-
 The package is untrusted input, read as the build reads dumps (through
 releases/untrusted.py): only those files, only regular files, never through a link that
 leads out of the folder, each within a size cap; names that become file names are checked.
+
+A table is never read whole: `read_package` takes each CSV's header (checked against the
+descriptor's fields) and its first PREVIEW_ROWS rows as written, and `read_chunks` streams
+all its rows, CHUNK_ROWS at a time, into the scratch database (database.py). Every row must
+have as many fields as the header; a row that does not, or text that is not CSV or not
+UTF-8, is a SiteError naming the file, wherever in the file it is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +45,8 @@ DOC_PAGES = [
     "data-dictionary",
 ]
 USING_THE_DATA = "docs/using-the-data.md"
+PREVIEW_ROWS = 10  # rows of each table kept as written, shown on its page
+CHUNK_ROWS = 20_000  # rows of a CSV held at once while it is loaded
 # Cells of a CSV can be long (article paragraphs): let the reader take any real one.
 csv.field_size_limit(2**31 - 1)
 
@@ -46,20 +57,18 @@ class SiteError(RuntimeError):
 
 @dataclass(frozen=True)
 class Table:
-    """One resource of the package: its descriptor entry and its rows (strings, as written)."""
+    """One resource of the package: its descriptor entry, its header and its first rows
+    (strings, as written); the rows stay in the file, read by read_chunks."""
 
     name: str
     resource: dict
     csv_path: Path  # as the package names it (data/<name>.csv); read through Package.source
     header: list[str]
-    rows: list[list[str]]
+    first_rows: list[list[str]]  # at most PREVIEW_ROWS
 
     @property
     def fields(self) -> list[dict]:
         return self.resource.get("schema", {}).get("fields", [])
-
-    def records(self) -> list[dict[str, str]]:
-        return [dict(zip(self.header, row, strict=False)) for row in self.rows]
 
 
 @dataclass(frozen=True)
@@ -136,16 +145,47 @@ def _read_text(source: Folder, name: str) -> str | None:
 
 def _read_table(source: Folder, resource: dict) -> Table:
     name, path = resource["name"], resource["path"]
-    with source.open(path) as stream:
-        try:
-            reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-8", newline=""))
-            header = next(reader, [])
-            rows = list(reader)
-        except csv.Error as error:
-            raise SiteError(f"{source.where / path}: cannot be read as CSV ({error})") from None
-    if any(len(row) != len(header) for row in rows):
-        raise SiteError(f"{source.where / path}: a row whose fields do not match the header")
-    return Table(name, resource, source.where / path, header, rows)
+    where = source.where / path
+    with _csv_rows(source, path) as rows:
+        header = next(rows, [])
+        fields = [f.get("name") for f in resource.get("schema", {}).get("fields", [])]
+        if header != fields:
+            raise SiteError(f"{where}: the header does not match the descriptor's fields")
+        first_rows = list(_checked(rows, header, where, PREVIEW_ROWS))
+    return Table(name, resource, where, header, first_rows)
+
+
+def read_chunks(
+    source: Folder, table: Table, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[list[list[str]]]:
+    """The rows of `table` below its header, as lists of at most `chunk_rows` rows."""
+    path = table.resource["path"]
+    with _csv_rows(source, path) as rows:
+        next(rows, None)  # the header, checked by read_package
+        checked = _checked(rows, table.header, table.csv_path)
+        while chunk := list(itertools.islice(checked, chunk_rows)):
+            yield chunk
+
+
+@contextlib.contextmanager
+def _csv_rows(source: Folder, path: str) -> Iterator[Iterator[list[str]]]:
+    """The CSV's rows, read as they are iterated; any error reading them a SiteError."""
+    try:
+        with source.open(path) as stream:
+            yield csv.reader(io.TextIOWrapper(stream, encoding="utf-8", newline=""))
+    except csv.Error as error:
+        raise SiteError(f"{source.where / path}: cannot be read as CSV ({error})") from None
+    except PackageError as error:  # read_package's callers see SiteError only, chunks too
+        raise SiteError(str(error)) from None
+
+
+def _checked(
+    rows: Iterator[list[str]], header: list[str], where: Path, limit: int | None = None
+) -> Iterator[list[str]]:
+    for row in itertools.islice(rows, limit):
+        if len(row) != len(header):
+            raise SiteError(f"{where}: a row whose fields do not match the header")
+        yield row
 
 
 def readme_examples(readme: str) -> list[Example]:

@@ -23,7 +23,6 @@ from newspack.site.markup import (
 )
 from newspack.site.package import Package, Table
 
-PREVIEW_ROWS = 10  # rows shown on a table's page
 RESULT_ROWS = 20  # rows shown of an example query's result
 # The maps take a whole row each: places need room for their labels.
 WIDE_CHARTS = ("places-map", "focus-map")
@@ -102,7 +101,8 @@ def human_bytes(count: object) -> str:
     return ""
 
 
-def overview(package: Package, charts: list[Chart]) -> str:
+def overview(package: Package, charts: list[Chart], counts: dict[str, int]) -> str:
+    """The home page; `counts` are the rows of each table (database.row_counts)."""
     meta = package.descriptor
     title = str(meta.get("title") or meta.get("name") or "Dataset")
     body = [
@@ -112,7 +112,7 @@ def overview(package: Package, charts: list[Chart]) -> str:
         '<h2 id="charts">At a glance</h2>',
         '<div class="charts">' + "".join(_chart(chart) for chart in charts) + "</div>",
         '<h2 id="tables">Tables</h2>',
-        _row_counts(package),
+        _row_counts(package, counts),
         '<h2 id="sources">Sources</h2>',
         _sources(package),
         '<h2 id="cite">How to cite</h2>',
@@ -149,16 +149,16 @@ def _chart(chart: Chart) -> str:
     )
 
 
-def _row_counts(package: Package) -> str:
+def _row_counts(package: Package, counts: dict[str, int]) -> str:
     rows = [
         [
             link(table_page(t.name), t.name),
-            f'<span class="count">{len(t.rows)}</span>',
+            f'<span class="count">{counts[t.name]}</span>',
             esc(_first_sentence(str(t.resource.get("description", "")))),
         ]
         for t in package.tables.values()
     ]
-    total = sum(len(t.rows) for t in package.tables.values())
+    total = sum(counts[t.name] for t in package.tables.values())
     table = html_table(["table", "rows", "what a row is"], rows, "counts")
     return table.replace('class="counts"', 'class="counts" id="row-counts"', 1) + (
         f"<p>{total} rows in {len(package.tables)} tables.</p>"
@@ -196,19 +196,20 @@ def citation(package: Package) -> str:
     return text
 
 
-def table(package: Package, current: Table) -> str:
+def table(package: Package, current: Table, count: int) -> str:
+    """The page of a table of `count` rows: its keys, its fields and its first rows."""
     resource = current.resource
     body = [
         f"<h1>{esc(resource.get('title') or current.name)} <code>{esc(current.name)}</code></h1>",
         f'<p class="lead">{esc(resource.get("description", ""))}</p>',
-        f"<p><strong>{len(current.rows)}</strong> rows · "
+        f"<p><strong>{count}</strong> rows · "
         f"{link('data/' + current.csv_path.name, 'download ' + current.csv_path.name)}</p>",
         _keys(package, current),
         "<h2>Fields</h2>",
         _fields(current),
-        f"<h2>First rows</h2><p>The first {min(PREVIEW_ROWS, len(current.rows))} of "
-        f"{len(current.rows)} rows; long values are cut here, whole in the CSV.</p>",
-        data_table(current.header, current.rows[:PREVIEW_ROWS], "data preview"),
+        f"<h2>First rows</h2><p>The first {len(current.first_rows)} of "
+        f"{count} rows; long values are cut here, whole in the CSV.</p>",
+        data_table(current.header, current.first_rows, "data preview"),
     ]
     return _page(package, current.name, table_page(current.name), "\n".join(body))
 

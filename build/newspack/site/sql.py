@@ -1,8 +1,10 @@
 """After the build (the dataset site): the SQL page, where a reader runs SQL in the browser.
 
 The site ships a Parquet copy of every table (`parquet/<table>.parquet`), written here from
-the same typed in-memory database the example queries run on, so the page's tables and the
-site's other pages come from one build; their SHA-256 is on the page and checked by its
+the same typed database the example queries run on (database.py), so the page's tables and
+the site's other pages come from one build. Each file is written straight into the site's
+folder, ROW_GROUP_ROWS rows at a time in the table's order, never a whole table in memory;
+its SHA-256 and size are taken from the written file, put on the page and checked by its
 script before the engine loads them. The engine (engine.py) is DuckDB-WASM, given the tables
 as Arrow read from the Parquet files by parquet-wasm, copied into `vendor/duckdb-wasm/` from
 the pinned bundle; `sql.js` drives it. Without a bundle the page
@@ -17,9 +19,10 @@ connect to nothing but the site itself.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -29,11 +32,14 @@ from newspack.site.engine import ENTRY, PARQUET_WASM, WASM, WORKER, Engine
 from newspack.site.examples import ExampleResult
 from newspack.site.markup import esc, html_table, link, table_page
 from newspack.site.package import Package, SiteError
-from newspack.site.upstream import sandbox, views_sql
+from newspack.site.upstream import quoted, sandbox, views_sql
 
 PAGE = "sql.html"
 SCRIPT = "sql.js"
 VENDOR = "vendor/duckdb-wasm"
+PARQUET_DIR = "parquet"
+# Rows of a Parquet row group, and of a table held at once while its file is written.
+ROW_GROUP_ROWS = 65_536
 ROW_LIMIT = 10_000  # rows of a result read at most (and in the CSV download)
 SHOWN_ROWS = 1_000  # rows of a result shown in the page's table
 CSP = (
@@ -47,32 +53,64 @@ SERVE = "python3 -m http.server --directory site 8000"
 class ParquetFile:
     table: str
     path: str  # in the site: parquet/<table>.parquet
-    data: bytes
     rows: int
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+    size: int  # bytes
+    sha256: str
 
 
-def parquet_files(package: Package, con: duckdb.DuckDBPyConnection) -> list[ParquetFile]:
-    """A Parquet file of every table, from the typed tables loaded in `con` (examples.py).
+def write_parquet_files(
+    package: Package, con: duckdb.DuckDBPyConnection, site: Path
+) -> list[ParquetFile]:
+    """A Parquet file of every table, from the typed tables in `con` (database.py), written
+    into the folder `site`.
 
-    The same rows give the same bytes: rows in the table's order, times as UTC whatever the
-    machine's time zone, no writer metadata that changes between runs."""
+    The same rows give the same bytes: rows in the table's order, row groups of a fixed
+    size, times as UTC whatever the machine's time zone, no writer metadata that changes
+    between runs."""
     files = []
     for table in package.tables.values():
+        relative = f"{PARQUET_DIR}/{table.name}.parquet"
+        target = site / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            data = con.sql(f'SELECT * FROM "{table.name}"').to_arrow_table()
+            reader = con.sql(f"SELECT * FROM {quoted(table.name)}").to_arrow_reader(ROW_GROUP_ROWS)
+            rows = _write_parquet(reader, target)
         except duckdb.Error as error:
             raise SiteError(f"{table.csv_path}: {sandbox.reason(error)}") from None
-        data = data.cast(_utc(data.schema))
-        out = io.BytesIO()
-        pq.write_table(data, out, compression="zstd", store_schema=True)
-        files.append(
-            ParquetFile(table.name, f"parquet/{table.name}.parquet", out.getvalue(), len(data))
-        )
+        with target.open("rb") as stream:
+            digest = hashlib.file_digest(stream, "sha256").hexdigest()
+        files.append(ParquetFile(table.name, relative, rows, target.stat().st_size, digest))
     return files
+
+
+def _write_parquet(reader: pa.RecordBatchReader, target: Path) -> int:
+    """The reader's rows written to `target`; how many there were."""
+    schema = _utc(reader.schema)
+    rows = 0
+    with pq.ParquetWriter(target, schema, compression="zstd", store_schema=True) as writer:
+        for group in _row_groups(reader, ROW_GROUP_ROWS):
+            writer.write_table(group.cast(schema), row_group_size=ROW_GROUP_ROWS)
+            rows += group.num_rows
+        if not rows:  # an empty row group, as write_table gives an empty table: same bytes
+            writer.write_table(schema.empty_table())
+    return rows
+
+
+def _row_groups(reader: pa.RecordBatchReader, size: int) -> Iterator[pa.Table]:
+    """The reader's rows as tables of `size` rows (the last one fewer): the file's row
+    groups then do not depend on how DuckDB happened to cut its batches."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in reader:
+        pending.append(batch)
+        count += batch.num_rows
+        while count >= size:
+            rows = pa.Table.from_batches(pending, reader.schema)
+            yield rows.slice(0, size)
+            rest = rows.slice(size)
+            pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending, reader.schema)
 
 
 def _utc(schema: pa.Schema) -> pa.Schema:
@@ -174,7 +212,7 @@ def _files(package: Package, parquet: list[ParquetFile], engine: Engine | None) 
             link(table_page(f.table), f.table),
             link(f.path, f.path.rsplit("/", 1)[-1]),
             f'<span class="count">{f.rows}</span>',
-            f"{len(f.data)}",
+            f"{f.size}",
             f"<code>{f.sha256}</code>",
         ]
         for f in parquet

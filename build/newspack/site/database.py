@@ -1,0 +1,145 @@
+"""After the build (the dataset site): the package's tables in a scratch DuckDB file.
+
+A fresh clone has the CSVs but no DuckDB file (it is a build output), so the site loads
+every table into a DuckDB file of its own: each CSV streamed CHUNK_ROWS rows at a time
+(package.read_chunks), every cell read as text (an empty one as NULL) and cast by the
+descriptor's field types, so that no type is guessed from the data; then the views the
+published file carries. The loading connection has a memory limit and may spill to the
+scratch folder, so no table is ever whole in memory; rows keep the CSV's order (DuckDB
+preserves insertion order), which the Parquet files follow.
+
+Everything else (the README's examples, the charts, the counts, the Parquet files) reads
+the file through the releases' SQL sandbox, read-only. The file lives in a scratch folder
+newspack makes and marks beside the site's own (never inside it) and removes when the
+site is written or has failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from newspack.site.package import CHUNK_ROWS, Package, SiteError, Table, read_chunks
+from newspack.site.upstream import (
+    duckdb_type,
+    make_owned_dir,
+    quoted,
+    remove_owned,
+    sandbox,
+    views_sql,
+)
+
+SCRATCH_KIND = "site-database"  # the kind written in the scratch folder's owner marker
+SCRATCH_PREFIX = ".newspack-site-db-"
+DATABASE_NAME = "package.duckdb"
+SPILL_DIR = "spill"
+# Enough for DuckDB to cast and append a chunk; what does not fit spills to the scratch folder.
+MEMORY_LIMIT = "1GB"
+# Every setting of the sandbox that does not stop the loading connection writing its file.
+LOADING = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "python_enable_replacements": False,
+    "memory_limit": MEMORY_LIMIT,
+    "preserve_insertion_order": True,
+}
+ROWS_VIEW = "newspack_rows"  # the name a chunk is registered under while it is inserted
+
+
+@contextlib.contextmanager
+def package_database(
+    package: Package, parent: Path | None = None, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A sandboxed, read-only connection to the package's tables and views, loaded into a
+    scratch folder made in `parent` (a temporary folder without one), removed afterwards
+    whatever happens."""
+    with contextlib.ExitStack() as stack:
+        if parent is None:
+            parent = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="newspack-")))
+        scratch = make_owned_dir(parent / f"{SCRATCH_PREFIX}{uuid.uuid4().hex[:12]}", SCRATCH_KIND)
+        stack.callback(remove_owned, scratch, SCRATCH_KIND)
+        path = scratch / DATABASE_NAME
+        load_database(package, path, chunk_rows)
+        yield stack.enter_context(sandbox.connect(path))
+
+
+def load_database(package: Package, path: Path, chunk_rows: int = CHUNK_ROWS) -> None:
+    """Every table of the package (streamed from its CSV) and the views, in a new DuckDB
+    file at `path`; spilled data goes beside it."""
+    settings = {**LOADING, "temp_directory": str(path.parent / SPILL_DIR)}
+    with duckdb.connect(str(path), config=settings) as con:
+        for table in package.tables.values():
+            _load_table(package, table, con, chunk_rows)
+        try:
+            con.execute(views_sql())
+        except duckdb.Error as error:
+            raise SiteError(
+                f"{package.folder}: the views cannot be made ({sandbox.reason(error)})"
+            ) from None
+        con.execute("CHECKPOINT")
+
+
+def _load_table(
+    package: Package, table: Table, con: duckdb.DuckDBPyConnection, chunk_rows: int
+) -> None:
+    columns = _columns(table)
+    _execute(con, table, _create_table_sql(table.name, columns))
+    insert = _insert_sql(table.name, columns)
+    # Closed here, not when collected: a failed chunk leaves no CSV open behind it.
+    with contextlib.closing(read_chunks(package.source, table, chunk_rows)) as chunks:
+        for chunk in chunks:
+            con.register(ROWS_VIEW, _text_frame(table.header, chunk))
+            try:
+                _execute(con, table, insert)
+            finally:
+                con.unregister(ROWS_VIEW)
+
+
+def _execute(con: duckdb.DuckDBPyConnection, table: Table, sql: str) -> None:
+    try:
+        con.execute(sql)
+    except duckdb.Error as error:
+        raise SiteError(f"{table.csv_path}: {sandbox.reason(error)}") from None
+
+
+def _columns(table: Table) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of each field; the header was checked against them when read."""
+    try:
+        return [(f["name"], duckdb_type(f.get("type", "string"))) for f in table.fields]
+    except (KeyError, TypeError):
+        raise SiteError(
+            f"{table.csv_path}: a field type the package format does not have"
+        ) from None
+
+
+def _create_table_sql(name: str, columns: list[tuple[str, str]]) -> str:
+    definitions = ", ".join(f"{quoted(column)} {kind}" for column, kind in columns)
+    return f"CREATE TABLE {quoted(name)} ({definitions})"
+
+
+def _insert_sql(name: str, columns: list[tuple[str, str]]) -> str:
+    # Every column arrives as text and is cast by the schema's type: no guessing from data.
+    casts = ", ".join(f"CAST({quoted(column)} AS {kind})" for column, kind in columns)
+    return f"INSERT INTO {quoted(name)} SELECT {casts} FROM {ROWS_VIEW}"
+
+
+def _text_frame(header: list[str], rows: list[list[str]]) -> pa.Table:
+    """The rows as Arrow text columns, an empty cell as NULL (as the CSVs write NULL)."""
+    columns = [pa.array([row[i] or None for row in rows], pa.string()) for i in range(len(header))]
+    return pa.Table.from_arrays(columns, names=header)
+
+
+def row_counts(package: Package, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows of every table, counted in the database."""
+    counts = {}
+    for name in package.tables:
+        [(count,)] = con.execute(f"SELECT count(*) FROM {quoted(name)}").fetchall()
+        counts[name] = count
+    return counts

@@ -23,9 +23,11 @@ from typer.testing import CliRunner
 
 import newspack.site
 from newspack.cli import app
+from newspack.releases import sandbox
 from newspack.site import build_site
+from newspack.site.database import package_database
 from newspack.site.engine import EngineUnavailable, prepare_engine
-from newspack.site.examples import run_examples
+from newspack.site.examples import RESULT_ROWS, QueryResult, as_text, run_examples
 from newspack.site.package import read_package
 from packages import copy_package
 
@@ -488,13 +490,34 @@ def _cells(rows: list[list[str | None]]) -> list[tuple]:
     return sorted(tuple(cell(v) for v in row) for row in rows)
 
 
+def _whole_results(package) -> list[QueryResult]:
+    """Every README statement's whole result, as the examples page would show its rows."""
+    with package_database(package) as con:
+        return [
+            QueryResult(sql, columns, [[as_text(v) for v in row] for row in rows], len(rows))
+            for example in package.examples
+            for sql in example.statements
+            for columns, rows in [sandbox.run(con, sql)]
+        ]
+
+
+def test_example_results_keep_their_first_rows_and_count_the_rest():
+    package = read_package(REPO)
+    whole = _whole_results(package)
+    kept = [r for example in run_examples(package) for r in example.results]
+    assert any(r.count > RESULT_ROWS for r in whole)  # the cut is exercised
+    for full, cut in zip(whole, kept, strict=True):
+        assert (cut.sql, cut.columns, cut.count) == (full.sql, full.columns, len(full.rows))
+        assert cut.rows == full.rows[:RESULT_ROWS]
+
+
 def test_the_sql_page_runs_the_readme_queries_as_duckdb_does(site, engine, served, tmp_path):
     """One page load: every README query in the browser, against DuckDB in Python on the same
     package; a syntax error is a message, not a console error; the row limit holds; the CSV
     download is the result; nothing is requested from elsewhere."""
     _engine_or_skip(engine)
     sync_playwright, chromium = _browser()
-    expected = [r for example in run_examples(read_package(REPO)) for r in example.results]
+    expected = _whole_results(read_package(REPO))
     assert [r.sql for r in expected] == _example_statements()
     problems: list[str] = []
     with sync_playwright() as playwright:

@@ -49,11 +49,26 @@ def connect(database: Path | None = None) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(database), read_only=True, config=LOCKED)
 
 
+FETCH_ROWS = 10_000  # rows fetched at a time when a result is counted, not kept
+
+
 def run(
     con: duckdb.DuckDBPyConnection, sql: str, seconds: float | None = None
 ) -> tuple[list[str], list[tuple]]:
-    """(column names, rows) of `sql`; SQLError with DuckDB's first line of the reason, and
-    KeyboardInterrupt when Ctrl-C stopped it.
+    """(column names, rows) of `sql` (see run_counted)."""
+    columns, rows, _ = run_counted(con, sql, seconds)
+    return columns, rows
+
+
+def run_counted(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    seconds: float | None = None,
+    keep_rows: int | None = None,
+) -> tuple[list[str], list[tuple], int]:
+    """(column names, rows, row count) of `sql`, keeping only the first keep_rows rows when
+    given (the rest are counted a batch at a time, never held); SQLError with DuckDB's
+    first line of the reason, and KeyboardInterrupt when Ctrl-C stopped it.
 
     The statement runs in a worker thread while this one waits: a signal reaches Python
     only between bytecodes of the main thread, which DuckDB would hold until the statement
@@ -66,7 +81,15 @@ def run(
         try:
             cursor = con.execute(sql)
             columns = [d[0] for d in cursor.description or []]
-            outcome["result"] = (columns, cursor.fetchall())
+            if keep_rows is None:
+                rows = cursor.fetchall()
+                outcome["result"] = (columns, rows, len(rows))
+                return
+            rows = cursor.fetchmany(keep_rows) if keep_rows else []
+            count = len(rows)
+            while batch := cursor.fetchmany(FETCH_ROWS):
+                count += len(batch)
+            outcome["result"] = (columns, rows, count)
         except BaseException as error:  # handed to the waiting thread
             outcome["error"] = error
         finally:

@@ -19,12 +19,15 @@ from newspack.site.database import package_database
 from newspack.site.package import Example, Package, SiteError
 from newspack.site.upstream import query_seconds, sandbox
 
+RESULT_ROWS = 20  # rows kept (and shown) of an example query's result; the rest are counted
+
 
 @dataclass(frozen=True)
 class QueryResult:
     sql: str
     columns: list[str]
-    rows: list[list[str | None]]
+    rows: list[list[str | None]]  # the first RESULT_ROWS
+    count: int  # rows in the whole result
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,12 @@ def _run_example(con: duckdb.DuckDBPyConnection, example: Example) -> ExampleRes
     results = []
     for sql in example.statements:
         try:
-            columns, rows = sandbox.run(con, sql, query_seconds())
+            columns, rows, count = sandbox.run_counted(con, sql, query_seconds(), RESULT_ROWS)
         except sandbox.SQLError as error:
             # The README promises these queries work: a failure is a bug to fix, not to hide.
             raise SiteError(f"README.md: an example query failed: {error}\n{sql}") from None
-        results.append(QueryResult(sql, columns, [[as_text(v) for v in row] for row in rows]))
+        rows = [[as_text(v) for v in row] for row in rows]
+        results.append(QueryResult(sql, columns, rows, count))
     return ExampleResult(example.intro, results)
 
 

@@ -23,7 +23,6 @@ from newspack.site.markup import (
 )
 from newspack.site.package import Package, Table
 
-RESULT_ROWS = 20  # rows shown of an example query's result
 # The maps take a whole row each: places need room for their labels.
 WIDE_CHARTS = ("places-map", "focus-map")
 
@@ -287,9 +286,9 @@ def examples(package: Package, results: list[ExampleResult]) -> str:
         body.append(f'<section class="example" id="example-{number}">')
         body.append(f"<h2>{number}. {markdown_inline(example.intro)}</h2>")
         for result in example.results:
-            shown = result.rows[:RESULT_ROWS]
-            note = f"{len(result.rows)} rows" + (
-                f", the first {len(shown)} shown" if len(shown) < len(result.rows) else ""
+            shown = result.rows
+            note = f"{result.count} rows" + (
+                f", the first {len(shown)} shown" if len(shown) < result.count else ""
             )
             body.append(f'<pre class="sql"><code>{esc(result.sql)}</code></pre>')
             body.append(f'<p class="rows">{note}</p>')

@@ -549,12 +549,12 @@ CHILD = """
 import sys
 from newspack import cli
 from newspack.releases import sandbox
-original, marker = sandbox.run, sys.argv[1]
+original, marker = sandbox.run_counted, sys.argv[1]
 def announced(con, sql, *args, **kwargs):
     if marker in sql:
         print("running", file=sys.stderr, flush=True)
     return original(con, sql, *args, **kwargs)
-sandbox.run = announced
+sandbox.run_counted = announced  # what sandbox.run calls too
 sys.argv = ["newspack", *sys.argv[2:]]
 cli.app()
 """

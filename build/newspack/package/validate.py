@@ -12,6 +12,7 @@ ranked without gaps, one per country. All failures are collected, then reported 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -473,10 +474,16 @@ def _validate_frames(frames, folder: Path, memory_limit: str | None = None) -> i
 def validate_corpus(corpus: CorpusTables) -> None:
     """validate_tables for the corpus's tables on disk: pandera a chunk at a time, the
     cross-table checks in DuckDB."""
-    problems = []
-    for table in table_names():
-        for frame in corpus.batches(table, ordered=False):
-            problems += check_chunk(table, frame)
-    problems += cross_table_problems(corpus.con)
+    # DuckDB runs the cross-table queries outside Python's lock: on a cursor of their own in
+    # a second thread, they overlap pandera's chunks instead of following them.
+    with corpus.con.cursor() as cursor, ThreadPoolExecutor(1) as pool:
+        cross_table = pool.submit(cross_table_problems, cursor)
+        problems = [
+            problem
+            for table in table_names()
+            for frame in corpus.batches(table, ordered=False)
+            for problem in check_chunk(table, frame)
+        ]
+        problems += cross_table.result()
     if problems:
         raise ValidationFailed(problems)

@@ -287,7 +287,7 @@ class CorpusTables:
         order = ", ".join(f"stored.{quoted(c)}" for c in primary_key(table))
         # Each thread of a sort that writes a file holds its own buffers: with little memory
         # per thread DuckDB runs out instead of spilling, so threads follow the memory.
-        share = memory_bytes(duckdb_share(self.memory_limit))
+        share = memory_bytes(self.memory_limit) // 2  # this connection's share (duckdb_share)
         threads = max(1, min(os.cpu_count() or 1, share // MEMORY_PER_SORT_THREAD))
         self.con.execute(f"SET threads = {threads}")
         try:

@@ -98,16 +98,21 @@ def run_counted(
     worker = threading.Thread(target=execute, name="newspack-sql", daemon=True)
     deadline = None if seconds is None else time.monotonic() + seconds
     interrupted = expired = False
-    worker.start()
+    try:
+        worker.start()
+    except KeyboardInterrupt:
+        interrupted = True
     while not done.is_set():
+        if deadline is not None and not expired and time.monotonic() > deadline:
+            expired = True
+        if interrupted or expired:
+            # Again at every step: an interrupt that comes before DuckDB has started the
+            # statement (a busy machine) is lost, and the statement would then run on.
+            con.interrupt()
         try:
             done.wait(WAIT_STEP)
         except KeyboardInterrupt:
             interrupted = True
-            con.interrupt()
-        if deadline is not None and not expired and time.monotonic() > deadline:
-            expired = True
-            con.interrupt()
     worker.join()
     if interrupted:
         raise KeyboardInterrupt

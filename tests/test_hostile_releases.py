@@ -561,6 +561,15 @@ cli.app()
 NEVER_ENDS = "SELECT sum(a.range * b.range) FROM range(1000000000) a, range(1000000) b"
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """In the child before it execs: SIGINT at its default and not blocked, as a shell
+    starts a command. An ignored or blocked SIGINT is inherited through exec, and Python
+    leaves an ignored one ignored; a test runner's worker process may have either (the Ctrl-C
+    tests hung in the full suite, never alone)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupted(args: list[str]) -> str:
     """Run `newspack ARGS` in a child, send it SIGINT once its SQL runs; its stderr."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "build"), "COLUMNS": "1000"}
@@ -570,6 +579,7 @@ def _interrupted(args: list[str]) -> str:
         stdout=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
     )
     try:
         assert child.stderr is not None

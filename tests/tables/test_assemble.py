@@ -64,12 +64,9 @@ def test_sources_of_parsed_versions_are_those_of_the_published_tables(corpus, ta
     plan = plan_identity(dump_keys(p) for p in parsed_dumps)
     placed = [
         (parsed, version, slot)
-        for parsed in (parsed_dumps[place] for place in plan.crawl_order)
-        for version, slot in zip(
-            parsed.versions,
-            plan.placements_of(parsed.dump.dump_id, len(parsed.versions)),
-            strict=True,
-        )
+        for place, dump_id in plan.dumps()
+        for parsed in [parsed_dumps[place]]
+        for version, slot in zip(parsed.versions, plan.placements_of(dump_id), strict=True)
     ]
     plan.close()
     from_parsed = [
@@ -164,13 +161,15 @@ def test_summaries_read_from_the_cache_are_those_made_when_processing(tmp_path, 
     monkeypatch.setattr(store.cache, "get", lambda key: full_reads.append(key))
     cached = pipeline.process_dumps(REAL, jobs=1, store=store)
     assert (fresh.processed, cached.from_cache) == (len(REAL), len(REAL))
-    assert cached.summaries == fresh.summaries
+    assert list(cached.summaries) == list(fresh.summaries)
     assert [s.keys.dump_id for s in cached.summaries] == [p.stem for p in REAL]
     assert full_reads == []  # the summaries beside the results were enough
     monkeypatch.undo()
     for summary_file in store.cache.folder.glob("*.summary.pickle"):
         summary_file.unlink()
-    assert pipeline.process_dumps(REAL, jobs=1, store=store).summaries == fresh.summaries
+    assert list(pipeline.process_dumps(REAL, jobs=1, store=store).summaries) == list(
+        fresh.summaries
+    )
 
 
 def test_pass_one_reads_no_dump_and_pass_two_reads_each_once_in_crawl_order(corpus, tables):

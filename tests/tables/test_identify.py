@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from layouts import DUMPS, dump_text, kazakhstan_article, munir_article, render
 from newspack.ingest.parse import parse_dump
 from newspack.ingest.read import read_bytes, read_dump
 from newspack.tables.frames import to_frame
-from newspack.tables.identify import identify
+from newspack.tables.identify import dump_rows, identify
 
 REAL = sorted(DUMPS.glob("*.txt"))
 
@@ -82,3 +84,9 @@ def test_a_changed_title_with_the_same_lead_is_the_same_story():
     article = next(r for r in rows["articles"] if r["title"] == retitled.title)
     assert article["article_id"] == _ids(identify([parse_dump(read_dump(REAL[0]))]))[kazakh.title]
     assert article["version_count"] == 3
+
+
+def test_a_dump_whose_placements_do_not_match_its_versions_is_refused_by_name():
+    parsed = parse_dump(read_dump(REAL[0]))
+    with pytest.raises(RuntimeError, match=f"{parsed.dump.dump_id}.*planned order"):
+        dump_rows(parsed, [])

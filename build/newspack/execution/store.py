@@ -163,9 +163,6 @@ class SummarySpool(Sequence[DumpSummary]):
         self._file.seek(offset)
         return pickle.loads(self._file.read(size))
 
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Sequence) and list(self) == list(other)
-
 
 class DumpStore:
     """The per-dump results of a build, by entry key (cache.entry_key), in a DumpCache."""

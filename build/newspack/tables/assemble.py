@@ -133,11 +133,6 @@ def dump_pieces(result, placements: list[Placement]) -> DumpPieces:
     """A processed dump's pieces (an execution.worker.DumpResult), its versions placed."""
     parsed = result.parsed
     dump_id = parsed.dump.dump_id
-    if len(placements) != len(parsed.versions):
-        raise RuntimeError(
-            f"{dump_id}: the identity plan has {len(placements)} versions of this dump, its "
-            f"parse {len(parsed.versions)}"
-        )
     rows = dump_rows(parsed, placements)
     versions = []
     for version, slot in zip(parsed.versions, placements, strict=True):

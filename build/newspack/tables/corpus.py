@@ -85,9 +85,14 @@ def chunk_rows_for(limit: str) -> int:
     return min(max(memory_bytes(limit) // PENDING_SHARE // ROW_BYTES, low), high)
 
 
+def duckdb_share_bytes(limit: str) -> int:
+    """Bytes one of the build's two DuckDB connections may use of the limit."""
+    return memory_bytes(limit) // 2
+
+
 def duckdb_share(limit: str) -> str:
-    """What one of the build's two DuckDB connections may use of the limit."""
-    return f"{memory_bytes(limit) // 2 // 2**20}MiB"
+    """duckdb_share_bytes in DuckDB's form."""
+    return f"{duckdb_share_bytes(limit) // 2**20}MiB"
 
 
 @cache
@@ -109,6 +114,11 @@ def rows_to_arrow(table: str, rows: list[dict], internal: pa.Schema | None = Non
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # a value of another Python type
         frame = to_frame(table, rows)
         return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str):
+    """The one value a query gives (fetched whole: DuckDB refuses an unfinished result)."""
+    return con.execute(sql).fetchall()[0][0]
 
 
 def quoted(name: str) -> str:
@@ -249,7 +259,7 @@ class CorpusTables:
     # --- reading -------------------------------------------------------------------------
 
     def count(self, table: str) -> int:
-        return self._scalar(f"SELECT count(*) FROM {quoted(table)}")
+        return scalar(self.con, f"SELECT count(*) FROM {quoted(table)}")
 
     def batches(self, table: str, ordered: bool = True) -> Iterator[pd.DataFrame]:
         """The table's rows as typed frames of at most chunk_rows rows, in primary-key order
@@ -275,9 +285,10 @@ class CorpusTables:
         carriage return in a text cell, which DuckDB quotes and pandas does not."""
         columns, schema = column_names(table), arrow_schema(table)
         texts = [c for c in columns if pa.types.is_large_string(schema.field(c).type)]
-        if texts and self._scalar(
+        if texts and scalar(
+            self.con,
             f"SELECT count(*) FROM {quoted(table)} WHERE "
-            + " OR ".join(f"contains({quoted(c)}, chr(13))" for c in texts)
+            + " OR ".join(f"contains({quoted(c)}, chr(13))" for c in texts),
         ):
             return False
         select = ", ".join(
@@ -287,7 +298,7 @@ class CorpusTables:
         order = ", ".join(f"stored.{quoted(c)}" for c in primary_key(table))
         # Each thread of a sort that writes a file holds its own buffers: with little memory
         # per thread DuckDB runs out instead of spilling, so threads follow the memory.
-        share = memory_bytes(self.memory_limit) // 2  # this connection's share (duckdb_share)
+        share = duckdb_share_bytes(self.memory_limit)
         threads = max(1, min(os.cpu_count() or 1, share // MEMORY_PER_SORT_THREAD))
         self.con.execute(f"SET threads = {threads}")
         try:
@@ -299,9 +310,6 @@ class CorpusTables:
         finally:
             self.con.execute("RESET threads")
         return True
-
-    def _scalar(self, sql: str):
-        return self.con.execute(sql).fetchall()[0][0]
 
     def frame(self, table: str) -> pd.DataFrame:
         """A whole table in memory, in primary-key order: for small corpora (tests,

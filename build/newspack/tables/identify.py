@@ -224,6 +224,11 @@ def dump_rows(parsed: ParsedDump, placements: list[Placement]) -> Rows:
     """Rows of the identity tables that one parsed dump gives, its versions placed by the
     plan (placements: one per parsed version, in order)."""
     dump_id = parsed.dump.dump_id
+    if len(placements) != len(parsed.versions):
+        raise RuntimeError(
+            f"{dump_id}: the identity plan places {len(placements)} versions of this dump, "
+            f"its parse has {len(parsed.versions)}; dumps must be read in the planned order"
+        )
     rows: Rows = {table: [] for table in table_names()}  # enrichment tables stay empty
     rows["dumps"].append(_dump_row(parsed))
     rows["line_ledger"] += [_ledger_row(dump_id, use) for use in parsed.leading]
@@ -263,9 +268,9 @@ def identify(parsed_dumps: list[ParsedDump], unread: list[UnreadDump] = ()) -> R
     plan = plan_identity(dump_keys(p) for p in parsed_dumps)
     rows: Rows = {table: [] for table in table_names()}
     try:
-        for parsed in (parsed_dumps[place] for place in plan.crawl_order):
-            placements = plan.placements_of(parsed.dump.dump_id, len(parsed.versions))
-            for table, found in dump_rows(parsed, placements).items():
+        for place, dump_id in plan.dumps():
+            parsed = parsed_dumps[place]
+            for table, found in dump_rows(parsed, plan.placements_of(dump_id)).items():
                 rows[table] += found
     finally:
         plan.close()

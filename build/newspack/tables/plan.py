@@ -31,6 +31,7 @@ import duckdb
 import pyarrow as pa
 
 from newspack.ingest.keys import DumpKeys
+from newspack.tables.corpus import scalar
 from newspack.tables.ids import article_id_for
 
 SIGHTINGS = pa.schema(
@@ -125,8 +126,7 @@ class Placement:
 
 class IdentityPlan:
     """Every sighting's Placement, planned in DuckDB (plan_identity) and read back dump by
-    dump in crawl order (crawl_order: the dumps' places in the input, in that order):
-    placements_of each dump in turn, then close()."""
+    dump in crawl order (dumps()): placements_of each dump in turn, then close()."""
 
     def __init__(
         self, con: duckdb.DuckDBPyConnection, article_count: int, order: list[tuple[int, str]]
@@ -142,28 +142,18 @@ class IdentityPlan:
         for batch in reader:
             yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
 
-    @property
-    def crawl_order(self) -> list[int]:
-        """The planned dumps' places in the input, in crawl order."""
-        return [place for place, _ in self._order]
-
     def dumps(self) -> list[tuple[int, str]]:
         """The planned dumps (place in the input, dump ID), in crawl order."""
         return list(self._order)
 
-    def placements_of(self, dump_id: str, versions: int | None = None) -> list[Placement]:
-        """The placements of the next dump's versions, in their order in the dump (it must
-        be dump_id; with `versions` parsed versions when given): dumps are read back in the
-        order they were planned in."""
+    def placements_of(self, dump_id: str) -> list[Placement]:
+        """The placements of the next dump's versions, in their order in the dump: dumps
+        are read back in the order dumps() gives (out of it, a dump gets none, which
+        identify.dump_rows refuses)."""
         found = []
         while self._next is not None and self._next[0] == dump_id:
             found.append(Placement(*self._next[2:]))
             self._next = next(self._rows, None)
-        if versions is not None and len(found) != versions:
-            raise RuntimeError(
-                f"{dump_id}: the identity plan has {len(found)} versions of this dump, its "
-                f"parse {versions}; dumps must be read in the order they were planned in"
-            )
         return found
 
     def close(self) -> None:
@@ -188,7 +178,7 @@ def plan_identity(
         )
         _link_stories(con)
         con.execute(_PLACEMENTS)
-        articles = _scalar(con, "SELECT count(DISTINCT article_id) FROM placements")
+        articles = scalar(con, "SELECT count(DISTINCT article_id) FROM placements")
         return IdentityPlan(con, articles, order)
     except BaseException:
         con.close()
@@ -247,12 +237,8 @@ def _link_stories(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE TABLE story AS SELECT sighting, sighting AS story FROM sightings")
     while True:
         con.execute(_LINK_ROUND)
-        changed = _scalar(con, _CHANGED)
+        changed = scalar(con, _CHANGED)
         con.execute("DROP TABLE story")
         con.execute("ALTER TABLE next_story RENAME TO story")
         if not changed:
             return
-
-
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str):
-    return con.execute(sql).fetchall()[0][0]

@@ -781,3 +781,39 @@ def test_the_chart_data_are_the_csvs_aggregates():
         for r in sorted(located, key=lambda r: (-int(r["article_count"]), r["name"]))
     ]
     assert sum(n for *_, n in focus) <= len(csv_rows("article_focus")) and focus
+
+
+def _abandoned(parent: Path, name: str, age: float = 3600) -> Path:
+    """A scratch folder as a killed site build leaves it: newspack's, unlocked, old."""
+    from newspack.package.ownership import make_owned_dir
+    from newspack.site import database
+
+    folder = make_owned_dir(parent / f"{database.SCRATCH_PREFIX}{name}", database.SCRATCH_KIND)
+    (folder / database.DATABASE_NAME).write_bytes(b"partly loaded")
+    then = folder.stat().st_mtime - age
+    os.utime(folder, (then, then))
+    return folder
+
+
+def test_a_killed_site_builds_scratch_folder_is_removed_by_the_next_build(tmp_path):
+    from newspack.site import database
+
+    killed = _abandoned(tmp_path, "killed")
+    running = _abandoned(tmp_path, "running")
+    just_made = _abandoned(tmp_path, "just-made", age=0)
+    not_ours = tmp_path / f"{database.SCRATCH_PREFIX}not-ours"
+    not_ours.mkdir()
+    (not_ours / "notes.txt").write_text("a user's file")
+    held = database._hold(running)  # another run, alive, holds its folder
+    try:
+        with package_database(read_package(REPO), tmp_path) as con:
+            assert con.execute("SELECT count(*) FROM articles").fetchall()[0][0] > 0
+            [ours] = set(tmp_path.glob(".newspack-site-db-*")) - {running, just_made, not_ours}
+            assert database._hold(ours) is None  # this run holds its own folder
+    finally:
+        os.close(held)
+    assert not killed.exists() and not ours.exists()
+    assert running.exists() and just_made.exists()
+    assert (not_ours / "notes.txt").read_text() == "a user's file"
+    # Once its run has ended (the lock released), the folder is taken as abandoned.
+    assert database.remove_abandoned(tmp_path) == [running]

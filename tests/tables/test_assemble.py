@@ -3,8 +3,12 @@ the same tables as all at once."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newspack import pipeline
 from newspack.config import REPO_DUMPS_DIR
@@ -145,6 +149,19 @@ def test_articles_enriched_all_at_once_in_any_order_give_the_same_tables(corpus,
     }
     for table, frame in again.items():
         pd.testing.assert_frame_equal(frame, tables[table], obj=table)
+
+
+@given(st.lists(st.integers(min_value=1, max_value=3 * assemble.VERSIONS_PER_ENRICHMENT)))
+def test_enrichment_tasks_hold_every_article_once_in_order_and_few_versions(version_counts):
+    articles = [([b"v"] * n, f"city {i}") for i, n in enumerate(version_counts)]
+    batches = list(assemble.enrichment_batches(iter(articles)))
+    assert [a for batch in batches for a in batch] == articles
+    for batch in batches:
+        versions = sum(len(a[0]) for a in batch)
+        assert batch and (versions <= assemble.VERSIONS_PER_ENRICHMENT or len(batch) == 1)
+    for batch, after in pairwise(batches):  # a batch closes only when the next is full
+        versions = sum(len(a[0]) for a in batch)
+        assert versions + len(after[0][0]) > assemble.VERSIONS_PER_ENRICHMENT
 
 
 def test_results_are_kept_on_disk_not_in_memory(tmp_path):

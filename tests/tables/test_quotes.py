@@ -5,9 +5,11 @@ per-article enrichment (the entities of the article, then its quotations)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from articles import attribute
-from newspack.tables.quotes import quotations
+from newspack.tables.quotes import _attributions, _speech_verbs, may_end_with_cue, quotations
 
 
 def speakers(rows: list[dict]) -> list[tuple]:
@@ -176,3 +178,48 @@ def test_a_new_speaker_after_a_quotation_is_the_one_a_colon_frame_continues():
         "“The drains will be cleaned before the monsoon reaches the coast.”",
     )
     assert [r["speaker"] for r in rows] == ["Sharjeel Memon", "Murtaza Wahab"]
+
+
+# Pieces of the text before a quotation, as "X said:" ends it and as other texts end.
+_HEAD_PIECES = st.sampled_from(
+    [
+        " ",
+        "  ",
+        "\n",
+        "\u00a0",
+        ":",
+        ",",
+        ".",
+        "that",
+        "the",
+        "Sharif",
+        "Dr.",
+        "al-Amin",
+        "’s",
+        "“",
+        "”",
+    ]
+)
+
+
+_CUE_ENDINGS = st.tuples(
+    st.sampled_from(["", " ", "Sharif ", "the envoy "]),
+    st.sampled_from(_speech_verbs()),
+    st.sampled_from(["", " that", "  that", "that", "\nthat"]),
+    st.lists(st.sampled_from([" ", ":", ",", "\u00a0", "\n"]), max_size=3).map("".join),
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.one_of(_HEAD_PIECES, st.sampled_from(_speech_verbs())), max_size=8), _CUE_ENDINGS
+)
+def test_the_quick_test_of_a_cue_before_a_quotation_misses_none_the_pattern_finds(pieces, ending):
+    for head in ("".join(pieces), "".join(pieces) + ending):
+        if _attributions()["before"].search(head):
+            assert may_end_with_cue(head), head
+
+
+def test_the_quick_test_of_a_cue_before_a_quotation_turns_away_other_texts():
+    assert may_end_with_cue("Prime Minister Shehbaz Sharif said that :")
+    assert not may_end_with_cue("The minister spoke at length about the floods.")

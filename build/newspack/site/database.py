@@ -11,13 +11,17 @@ preserves insertion order), which the Parquet files follow.
 Everything else (the README's examples, the charts, the counts, the Parquet files) reads
 the file through the releases' SQL sandbox, read-only. The file lives in a scratch folder
 newspack makes and marks beside the site's own (never inside it) and removes when the
-site is written or has failed.
+site is written or has failed. A run holds a lock on its scratch folder while it lives; a
+folder left by a run that was killed (no lock held) is removed by the next run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +33,7 @@ from newspack.site.package import CHUNK_ROWS, Package, SiteError, Table, read_ch
 from newspack.site.upstream import (
     duckdb_type,
     make_owned_dir,
+    owned,
     quoted,
     remove_owned,
     sandbox,
@@ -50,6 +55,9 @@ LOADING = {
     "memory_limit": MEMORY_LIMIT,
     "preserve_insertion_order": True,
 }
+# Seconds after which an unlocked scratch folder is a killed run's (one just made is not yet
+# locked: mkdir, then the lock).
+ABANDONED_AFTER = 60
 ROWS_VIEW = "newspack_rows"  # the name a chunk is registered under while it is inserted
 
 
@@ -63,11 +71,55 @@ def package_database(
     with contextlib.ExitStack() as stack:
         if parent is None:
             parent = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="newspack-")))
+        remove_abandoned(parent)
         scratch = make_owned_dir(parent / f"{SCRATCH_PREFIX}{uuid.uuid4().hex[:12]}", SCRATCH_KIND)
+        in_use = _hold(scratch)
+        if in_use is None:  # another run took it for abandoned in the instant it had no lock
+            raise SiteError(f"{scratch}: the site's scratch folder was taken; build again")
+        stack.callback(os.close, in_use)  # after the removal below: callbacks run last first
         stack.callback(remove_owned, scratch, SCRATCH_KIND)
         path = scratch / DATABASE_NAME
         load_database(package, path, chunk_rows)
         yield stack.enter_context(sandbox.connect(path))
+
+
+def _hold(folder: Path) -> int | None:
+    """An open descriptor of `folder` holding its lock, or None when another holds it. A
+    run holds its scratch folder's lock until the folder is removed: a folder whose lock
+    nobody holds was left by a run that was killed."""
+    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(handle)
+        return None
+    return handle
+
+
+def remove_abandoned(parent: Path) -> list[Path]:
+    """Remove the scratch folders in `parent` that killed site builds left: newspack's own
+    (owner marker), unlocked, and older than ABANDONED_AFTER seconds (a folder a run has just
+    made is not locked yet). A running build's folder is never taken. The folders removed."""
+    removed = []
+    for folder in sorted(parent.glob(f"{SCRATCH_PREFIX}*")):
+        try:
+            if not owned(folder, SCRATCH_KIND) or _age(folder) < ABANDONED_AFTER:
+                continue
+            handle = _hold(folder)
+        except OSError:  # gone meanwhile, or not a folder newspack can open: not ours to take
+            continue
+        if handle is None:
+            continue
+        try:
+            if remove_owned(folder, SCRATCH_KIND):
+                removed.append(folder)
+        finally:
+            os.close(handle)
+    return removed
+
+
+def _age(folder: Path) -> float:
+    return time.time() - folder.lstat().st_mtime
 
 
 def load_database(package: Package, path: Path, chunk_rows: int = CHUNK_ROWS) -> None:

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from newspack.tables.entities import ArticleEntities
 
 MAX_EVIDENCE_SIGNALS = 4  # signals named in basis, the weightiest first
+# Characters before a place that event_before_pattern reads ("flood-hit Sindh").
+CONTEXT_REACH = 60
 
 
 @derived
@@ -110,15 +112,19 @@ def _event_before() -> re.Pattern:
 def context(text: str, start: int, end: int) -> str | None:
     """ "event" where the words around a place make it the setting of something ("in Dadu",
     "flood-hit Sindh", "Dadu district"), "origin" where people come from it, else None."""
-    before = text[:start].split()
+    # Only the words next to the place are read: splitting or searching the whole text for
+    # each of its places would cost the square of its length.
+    before = text[:start].rsplit(maxsplit=2)
     last = before[-1].lower() if before else ""
-    after = text[end:].split()
+    after = text[end:].split(maxsplit=1)
     following = after[0].lower().strip(".,;:") if after else ""
     if last == "from" or (
         last == "of" and len(before) > 1 and before[-2].lower() in _rules()["origin_nouns"]
     ):
         return "origin"
-    if last in _rules()["event_before"] or _event_before().search(text[:start]):
+    if last in _rules()["event_before"] or _event_before().search(
+        text, max(0, start - CONTEXT_REACH), start
+    ):
         return "event"
     if following in _rules()["event_after"]:
         return "event"

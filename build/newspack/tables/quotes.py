@@ -48,9 +48,14 @@ CUE_REACH = 200  # characters between a quotation and its cue's verb, at most
 
 
 @derived
+def _speech_verbs() -> tuple[str, ...]:
+    return tuple(load_rules("quotes")["speech_verbs"])
+
+
+@derived
 def _attributions() -> dict[str, re.Pattern[str]]:
     """The patterns of "..., said X", "..., X said" and "X said: ..." (rules/quotes.yaml)."""
-    verbs = "|".join(map(re.escape, load_rules("quotes")["speech_verbs"]))
+    verbs = "|".join(map(re.escape, _speech_verbs()))
     return {
         "after_verb_first": re.compile(rf"^[\s,]*(?P<verb>{verbs})\s+{_SPEAKER}{_SPEAKER_END}"),
         "after_speaker_first": re.compile(rf"^[\s,]*{_SPEAKER}\s+(?P<verb>{verbs})\b"),
@@ -142,9 +147,23 @@ def surface_speaker(text: str, quote: Quote) -> tuple[str, int, str] | None:
     for name in () if _ends_sentence(text, quote) else ("after_verb_first", "after_speaker_first"):
         if match := patterns[name].match(after):
             return _phrase(match, quote.close_at)
-    if match := patterns["before"].search(text[: quote.open_at]):
+    head = text[: quote.open_at]
+    if may_end_with_cue(head) and (match := patterns["before"].search(head)):
         return _phrase(match, 0)
     return None
+
+
+def may_end_with_cue(head: str) -> bool:
+    """Whether a text can end as "X said:" does (a speech verb, "that" perhaps, then spaces,
+    colons or commas): the one test the "before" pattern can pass, made from the end, as
+    searching the pattern from every position of a long text costs many times more."""
+    end = len(head)
+    while end and (head[end - 1].isspace() or head[end - 1] in ":,"):
+        end -= 1
+    core = head[:end]
+    if core.endswith("that") and core[:-4][-1:].isspace():
+        return core.endswith(_speech_verbs()) or core[:-4].rstrip().endswith(_speech_verbs())
+    return core.endswith(_speech_verbs())
 
 
 def _phrase(match: re.Match[str], offset: int) -> tuple[str, int, str] | None:

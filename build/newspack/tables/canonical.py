@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from itertools import pairwise
 
 from newspack.ingest.sources import Source
@@ -47,19 +47,22 @@ class Mention:
     rule: str = AS_WRITTEN  # the rule that gave the name (mentions.name_rule)
     in_place_list: bool = False  # listed beside a name the model calls a place
 
-    @property
+    @cached_property  # read many times per mention; start and end are never changed
     def surface(self) -> str:
         return self.src.text[self.start : self.end]
 
 
 def find_mentions(src_list: list[Source], analyses: dict) -> list[Mention]:
     """The mentions in every source, from the analysis of its text (analyse.py)."""
-    return [
-        Mention(src, s.start, s.end, s.label, s.sentence, s.role)
-        for src in src_list
-        for s in analyses[src.text].spans
-        if (cut := src.cut_word_start()) is None or s.end <= cut
-    ]
+    found = []
+    for src in src_list:
+        cut = src.cut_word_start()
+        found += [
+            Mention(src, s.start, s.end, s.label, s.sentence, s.role)
+            for s in analyses[src.text].spans
+            if cut is None or s.end <= cut
+        ]
+    return found
 
 
 @cache

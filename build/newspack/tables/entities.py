@@ -13,6 +13,7 @@ in reading order that resolves it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import duckdb
 import pyarrow as pa
@@ -22,6 +23,10 @@ from newspack.tables import places
 from newspack.tables.canonical import Mention, canonicalise, find_mentions
 from newspack.tables.frames import row_from
 from newspack.tables.ids import entity_id_for
+
+# An article names a few entities many times; a worker enriches many articles of the same
+# entities: their IDs (a hash each) are kept for the most recent names.
+_entity_id = lru_cache(maxsize=2**14)(entity_id_for)
 
 # What each article records for the entities table: every mention's name and surface with
 # its place in reading order, and the places the article resolved. Internal: never published.
@@ -149,7 +154,7 @@ def article_entities(
         for (kind, name), place in placed.items()
     ]
     for i, m in enumerate(mentions):
-        entity_id = entity_id_for(m.type, m.name)
+        entity_id = _entity_id(m.type, m.name)
         found.names.setdefault(entity_id, m.name)
         found.types[entity_id] = m.type
         found.mention_rows.append(_mention_row(entity_id, m))

@@ -82,6 +82,21 @@ def dumps(tmp_path) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory) -> Path:
+    """The output folder (package and cache) of one cold build of the real dumps."""
+    folder = tmp_path_factory.mktemp("first-build")
+    pipeline.run(REPO_DUMPS_DIR, folder / "out")
+    return folder / "out"
+
+
+@pytest.fixture()
+def built(dumps, tmp_path, first_build) -> None:
+    """tmp_path/out as a build of `dumps` leaves it (a copy of first_build: the cache is
+    keyed by the dumps' bytes, not their folder), for the tests of what the next build does."""
+    shutil.copytree(first_build, tmp_path / "out", symlinks=True)
+
+
 def test_a_rebuild_takes_every_dump_from_the_cache_and_publishes_the_same(dumps, tmp_path):
     first = pipeline.run(dumps, tmp_path / "out")
     assert (first.work["processed"], first.work["from_cache"]) == (2, 0)
@@ -91,8 +106,8 @@ def test_a_rebuild_takes_every_dump_from_the_cache_and_publishes_the_same(dumps,
     assert _same_data(tmp_path / "first", tmp_path / "out") == []
 
 
+@pytest.mark.usefixtures("built")
 def test_an_added_dump_is_the_only_one_processed(dumps, tmp_path):
-    pipeline.run(dumps, tmp_path / "out")
     extra = make_corpus(tmp_path / "extra", 6)[0]
     shutil.copy(extra, dumps / "003_0123abcd.txt")
     report = pipeline.run(dumps, tmp_path / "out")
@@ -100,15 +115,15 @@ def test_an_added_dump_is_the_only_one_processed(dumps, tmp_path):
     assert len(report.tables["dumps"]) == 3
 
 
+@pytest.mark.usefixtures("built")
 def test_a_crawl_time_override_reprocesses_only_that_dump(dumps, tmp_path):
-    pipeline.run(dumps, tmp_path / "out")
     override = {REAL[0].stem: parse_iso("2025-09-10T08:00:00Z")}
     report = pipeline.run(dumps, tmp_path / "out", crawl_times=override)
     assert (report.work["processed"], report.work["from_cache"]) == (1, 1)
 
 
+@pytest.mark.usefixtures("built")
 def test_a_new_parser_version_starts_a_new_cache(dumps, tmp_path, monkeypatch):
-    pipeline.run(dumps, tmp_path / "out")
     old = tmp_path / "out" / cache.CACHE_DIRNAME / cache.build_fingerprint()
     names = {p.name for p in old.iterdir()} - {cache.PLACES_INDEX_NAME, OWNER_MARKER_NAME}
     keys = {n.removesuffix(".summary.pickle") for n in names if n.endswith(".summary.pickle")}
@@ -149,11 +164,11 @@ def test_the_per_dump_code_is_found_by_its_imports():
 
 
 @pytest.mark.parametrize("part", ["result", "summary"])
+@pytest.mark.usefixtures("built")
 def test_an_unreadable_cache_entry_is_recomputed_and_reported(dumps, tmp_path, part):
     """A result that cannot be read is found only when pass 2 reads it (its summary was
     read up front): it is recomputed then; a summary that cannot be read is made again from
     its result."""
-    pipeline.run(dumps, tmp_path / "out")
     shutil.copytree(tmp_path / "out/data", tmp_path / "first/data")
     folder = tmp_path / "out" / cache.CACHE_DIRNAME / cache.build_fingerprint()
     summaries = sorted(folder.glob("*.summary.pickle"))
@@ -169,11 +184,11 @@ def test_an_unreadable_cache_entry_is_recomputed_and_reported(dumps, tmp_path, p
     assert pipeline.run(dumps, tmp_path / "out").warnings == []  # the entry was rewritten
 
 
+@pytest.mark.usefixtures("built")
 def test_an_unreadable_cache_entry_of_a_changed_dump_stops_the_build_naming_both(dumps, tmp_path):
     """A cached result that cannot be read is recomputed from its file; when the file has
     changed since the build planned it, the build stops with a message and the published
     package stays as it was."""
-    pipeline.run(dumps, tmp_path / "out")
     shutil.copytree(tmp_path / "out/data", tmp_path / "first/data")
     folder = tmp_path / "out" / cache.CACHE_DIRNAME / cache.build_fingerprint()
     for result in set(folder.glob("*.pickle")) - set(folder.glob("*.summary.pickle")):

@@ -33,14 +33,24 @@ def _version_count(out: Path) -> int:
         return con.execute("SELECT count(*) FROM article_versions").fetchone()[0]
 
 
-@pytest.fixture
-def published(tmp_path):
-    """An output folder holding a package built from dump 000 only, and a folder of all dumps."""
-    old_dumps, all_dumps, out = tmp_path / "old", tmp_path / "all", tmp_path / "out"
+@pytest.fixture(scope="module")
+def first_published(tmp_path_factory) -> Path:
+    """The output folder (package and cache) of one build of dump 000 only."""
+    folder = tmp_path_factory.mktemp("published")
+    old_dumps = folder / "old"
     old_dumps.mkdir()
     shutil.copy(DUMPS / OLD_DUMP, old_dumps)
+    pipeline.run(old_dumps, folder / "out")
+    return folder / "out"
+
+
+@pytest.fixture
+def published(tmp_path, first_published):
+    """An output folder holding a package built from dump 000 only (a copy of one build: a
+    build's output does not depend on where it is), and a folder of all dumps."""
+    all_dumps, out = tmp_path / "all", tmp_path / "out"
+    shutil.copytree(first_published, out, symlinks=True)
     shutil.copytree(DUMPS, all_dumps)
-    pipeline.run(old_dumps, out)
     return out, all_dumps, _snapshot(out)
 
 

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 import newspack.site
 from newspack.cli import app
+from newspack.config import OWNER_MARKER_NAME
 from newspack.releases import sandbox
 from newspack.site import build_site
 from newspack.site.database import package_database
@@ -790,8 +791,9 @@ def _abandoned(parent: Path, name: str, age: float = 3600) -> Path:
 
     folder = make_owned_dir(parent / f"{database.SCRATCH_PREFIX}{name}", database.SCRATCH_KIND)
     (folder / database.DATABASE_NAME).write_bytes(b"partly loaded")
-    then = folder.stat().st_mtime - age
-    os.utime(folder, (then, then))
+    marker = folder / OWNER_MARKER_NAME
+    then = marker.stat().st_mtime - age
+    os.utime(marker, (then, then))
     return folder
 
 

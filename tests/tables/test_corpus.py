@@ -61,13 +61,13 @@ def _same_package(a: Path, b: Path) -> None:
 
 
 def test_tiny_chunks_and_a_small_limit_publish_the_same_bytes(tmp_path, monkeypatch):
-    """A synthetic corpus (4 dumps) built with the default limit and with rows written 40 at
-    a time (a table of many chunks) under the smallest limit: the same package, byte for
-    byte, and no scratch folder left."""
+    """A synthetic corpus (4 dumps) built with the default limit and with rows written 12 at
+    a time (each table of more rows in several chunks) under the smallest limit: the same
+    package, byte for byte, and no scratch folder left."""
     dumps, cache = tmp_path / "dumps", tmp_path / "cache"
     make_corpus(dumps, 24, seed=3)
     default = pipeline.run(dumps, tmp_path / "default", cache_dir=cache, jobs=1)
-    monkeypatch.setattr(corpus, "chunk_rows_for", lambda limit: 40)
+    monkeypatch.setattr(corpus, "chunk_rows_for", lambda limit: 12)
     small = pipeline.run(dumps, tmp_path / "small", cache_dir=cache, memory_limit="128MB", jobs=1)
     assert small.work["from_cache"] == small.work["dumps"]  # the same analyses, from the cache
     assert small.row_counts() == default.row_counts()

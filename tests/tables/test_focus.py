@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from articles import focus
 from newspack.ingest.sources import Source
@@ -242,3 +244,60 @@ def test_focus_rows_hold_their_keys_and_the_cap(tables):
     named = focus_rows[focus_rows["place_entity_id"].notna()]
     assert (named["place_entity_id"].map(entities["entity_type"]) == "GPE").all()
     assert pd.Series(focus_rows["country_code"]).str.fullmatch(r"[A-Z]{2}").all()
+
+
+def _context_reading_the_whole_text(text: str, start: int, end: int) -> str | None:
+    """context() as first written: every word before and after the place split, and the
+    whole text before it searched (the square of a text's length per text)."""
+    from newspack.tables.focus import _event_before, _rules
+
+    before = text[:start].split()
+    last = before[-1].lower() if before else ""
+    after = text[end:].split()
+    following = after[0].lower().strip(".,;:") if after else ""
+    if last == "from" or (
+        last == "of" and len(before) > 1 and before[-2].lower() in _rules()["origin_nouns"]
+    ):
+        return "origin"
+    if last in _rules()["event_before"] or _event_before().search(text[:start]):
+        return "event"
+    if following in _rules()["event_after"]:
+        return "event"
+    return None
+
+
+_CONTEXT_PIECES = st.sampled_from(
+    [
+        " ",
+        "   ",
+        "\n",
+        "\u00a0",
+        ".",
+        ",",
+        "flood-hit",
+        "quake-struck",
+        "Floods",
+        "from",
+        "natives",
+        "of",
+        "in",
+        "the",
+        "district",
+        "Sindh",
+        "x" * 70,
+        " " * 70,
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_CONTEXT_PIECES, max_size=10), st.lists(_CONTEXT_PIECES, max_size=4))
+def test_the_context_of_a_place_is_read_as_from_the_whole_text(before, after):
+    text = "".join(before) + "Dadu" + "".join(after)
+    start = len("".join(before))
+    expected = _context_reading_the_whole_text(text, start, start + 4)
+    assert context(text, start, start + 4) == expected
+
+
+def test_a_place_far_after_its_event_word_is_still_its_setting():
+    assert context("flood-hit" + " " * 80 + "Sindh", 89, 94) == "event"

@@ -221,5 +221,6 @@ def test_the_quick_test_of_a_cue_before_a_quotation_misses_none_the_pattern_find
 
 
 def test_the_quick_test_of_a_cue_before_a_quotation_turns_away_other_texts():
+    assert _attributions()["before"].search("Prime Minister Shehbaz Sharif said that :")
     assert may_end_with_cue("Prime Minister Shehbaz Sharif said that :")
     assert not may_end_with_cue("The minister spoke at length about the floods.")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
 import tempfile
 import time
 import uuid
@@ -31,6 +32,7 @@ import pyarrow as pa
 
 from newspack.site.package import CHUNK_ROWS, Package, SiteError, Table, read_chunks
 from newspack.site.upstream import (
+    OWNER_MARKER_NAME,
     duckdb_type,
     make_owned_dir,
     owned,
@@ -43,6 +45,7 @@ from newspack.site.upstream import (
 SCRATCH_KIND = "site-database"  # the kind written in the scratch folder's owner marker
 SCRATCH_PREFIX = ".newspack-site-db-"
 DATABASE_NAME = "package.duckdb"
+LOCK_NAME = "in-use.lock"  # held by the run that made the folder, while it runs
 SPILL_DIR = "spill"
 # Enough for DuckDB to cast and append a chunk; what does not fit spills to the scratch folder.
 MEMORY_LIMIT = "1GB"
@@ -73,26 +76,33 @@ def package_database(
             parent = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="newspack-")))
         remove_abandoned(parent)
         scratch = make_owned_dir(parent / f"{SCRATCH_PREFIX}{uuid.uuid4().hex[:12]}", SCRATCH_KIND)
+        stack.callback(remove_owned, scratch, SCRATCH_KIND)
         in_use = _hold(scratch)
         if in_use is None:  # another run took it for abandoned in the instant it had no lock
             raise SiteError(f"{scratch}: the site's scratch folder was taken; build again")
-        stack.callback(os.close, in_use)  # after the removal below: callbacks run last first
-        stack.callback(remove_owned, scratch, SCRATCH_KIND)
+        stack.callback(os.close, in_use)
         path = scratch / DATABASE_NAME
         load_database(package, path, chunk_rows)
         yield stack.enter_context(sandbox.connect(path))
 
 
 def _hold(folder: Path) -> int | None:
-    """An open descriptor of `folder` holding its lock, or None when another holds it. A
-    run holds its scratch folder's lock until the folder is removed: a folder whose lock
-    nobody holds was left by a run that was killed."""
-    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    """An open descriptor of the lock file in `folder`, holding its lock, or None when
+    another holds it. A run holds its scratch folder's lock until the folder is removed: a
+    folder whose lock nobody holds was left by a run that was killed. The lock is a regular
+    file (never a link's target) opened for writing, as flock needs on every filesystem."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    handle = os.open(folder / LOCK_NAME, flags, 0o644)
     try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise OSError(f"{folder / LOCK_NAME}: not a regular file")
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(handle)
         return None
+    except BaseException:
+        os.close(handle)
+        raise
     return handle
 
 
@@ -119,7 +129,9 @@ def remove_abandoned(parent: Path) -> list[Path]:
 
 
 def _age(folder: Path) -> float:
-    return time.time() - folder.lstat().st_mtime
+    """Seconds since the folder was made: its owner marker is written then, and never again
+    (the folder's own time changes with every file made in it)."""
+    return time.time() - (folder / OWNER_MARKER_NAME).lstat().st_mtime
 
 
 def load_database(package: Package, path: Path, chunk_rows: int = CHUNK_ROWS) -> None:

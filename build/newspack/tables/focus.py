@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     from newspack.tables.entities import ArticleEntities
 
 MAX_EVIDENCE_SIGNALS = 4  # signals named in basis, the weightiest first
-# Characters before a place that event_before_pattern reads ("flood-hit Sindh").
+# Characters before a place (and the spaces right before it) that event_before_pattern
+# reads ("flood-hit Sindh").
 CONTEXT_REACH = 60
 
 
@@ -123,12 +124,19 @@ def context(text: str, start: int, end: int) -> str | None:
     ):
         return "origin"
     if last in _rules()["event_before"] or _event_before().search(
-        text, max(0, start - CONTEXT_REACH), start
+        text, max(0, _before_spaces(text, start) - CONTEXT_REACH), start
     ):
         return "event"
     if following in _rules()["event_after"]:
         return "event"
     return None
+
+
+def _before_spaces(text: str, at: int) -> int:
+    """Where the spaces that end text[:at] begin (however many there are)."""
+    while at and text[at - 1].isspace():
+        at -= 1
+    return at
 
 
 def is_dateline(src: Source, start: int, end: int) -> bool:

@@ -6,16 +6,17 @@ time, so that memory holds a few dumps' parses and analyses, never the corpus's.
 1. each dump's summary (DumpSummary: its identity keys), made when the dump was processed
    or read from the cache, gives the identity plan without reading the dump again (made in
    DuckDB, tables/plan.py, and read back a dump at a time);
-2. each dump is read once more, in crawl order, for its pieces (dump_pieces): its rows of
-   the identity tables (identify.dump_rows) and its versions' texts with their analyses,
-   pickled. An article's versions are gathered as their dumps' pieces come (those of an
+2. each dump is read once more, in crawl order, a few dumps together (about
+   VERSIONS_PER_PIECES versions), for its pieces (dump_pieces): its rows of the identity
+   tables (identify.dump_rows) and its versions' texts with their analyses, pickled. An
+   article's versions are gathered as their dumps' pieces come (those of an
    article that goes on in a later dump wait on disk) and the article is enriched
    (enrich_article: entities, figures, quotes, focus) when the last dump holding one of
    them has been read, then let go: what waits depends on how far apart a story's versions
    are crawled, not on the corpus's size. Enrichment depends on the article alone.
 
 With enough articles (MIN_ARTICLES_PER_WORKER), both the pieces and the enrichment are made
-on the executor's workers (local processes or Dask tasks): a worker reads the dump's result
+on the executor's workers (local processes or Dask tasks): a worker reads the dumps' results
 from the store's cache itself and hands back Arrow tables and pickled bytes, so the build's
 own process routes bytes and writes Arrow, never unpickling a result or making an
 article's rows.
@@ -68,6 +69,9 @@ MIN_ARTICLES_PER_WORKER = 200
 # into Arrow and sending a task cost less per article in a batch. Counted in versions, not
 # articles, so that a task stays a few versions' texts however long a story runs.
 VERSIONS_PER_ENRICHMENT = 16
+# Versions of the dumps read together (one task, one Arrow table per table), for the same
+# reason; a dump with more is read alone.
+VERSIONS_PER_PIECES = 24
 
 
 def enrich_article(
@@ -140,22 +144,28 @@ def enrich_on_worker(task: tuple) -> dict:
 
 
 @dataclass
-class DumpPieces:
-    """What pass 2 needs of one dump, made where the dump is read (dump_pieces): its rows
-    of the identity tables as Arrow, each published version as (article, whether the
-    article is complete with this dump, its sources and analyses pickled), and the
-    dateline city of each article whose canonical version it holds."""
+class DumpVersions:
+    """One dump's published versions, each as (article, whether the article is complete
+    with this dump, its sources and analyses pickled), and the dateline city of each
+    article whose canonical version it holds."""
 
-    rows: dict[str, pa.Table]
     versions: list[tuple[str, bool, bytes]]
     datelines: dict[str, str | None]
 
 
-def dump_pieces(result, placements: list[Placement]) -> DumpPieces:
-    """A processed dump's pieces (an execution.worker.DumpResult), its versions placed."""
+@dataclass
+class DumpPieces:
+    """What pass 2 needs of a few dumps consecutive in crawl order, made where they are read
+    (dump_pieces): their rows of the identity tables together, as one Arrow table per table,
+    and each dump's DumpVersions, in crawl order."""
+
+    rows: dict[str, pa.Table]
+    dumps: list[DumpVersions]
+
+
+def _dump_versions(result, placements: list[Placement], rows: dict) -> DumpVersions:
     parsed = result.parsed
     dump_id = parsed.dump.dump_id
-    rows = dump_rows(parsed, placements)
     versions = []
     for version, slot in zip(parsed.versions, placements, strict=True):
         if slot.duplicate:
@@ -164,24 +174,58 @@ def dump_pieces(result, placements: list[Placement]) -> DumpPieces:
         analyses = {src.text: result.analyses[src.text] for src in src_list}
         packed = pickle.dumps((src_list, analyses), protocol=pickle.HIGHEST_PROTOCOL)
         versions.append((slot.article_id, slot.last_dump_id == dump_id, packed))
+    return DumpVersions(versions, {row["article_id"]: row["dateline_city"] for row in rows})
+
+
+def dump_pieces(placed: Sequence[tuple[object | None, list[Placement]]]) -> DumpPieces:
+    """The pieces of processed dumps (each an execution.worker.DumpResult and its versions'
+    placements), in crawl order; a dump whose result is None is a None in the pieces'
+    dumps, and has no rows."""
+    rows: dict[str, list[dict]] = {}
+    dumps: list[DumpVersions | None] = []
+    for result, placements in placed:
+        if result is None:
+            dumps.append(None)
+            continue
+        found = dump_rows(result.parsed, placements)
+        dumps.append(_dump_versions(result, placements, found["articles"]))
+        for table, table_rows in found.items():
+            rows.setdefault(table, []).extend(table_rows)
     return DumpPieces(
-        {table: rows_to_arrow(table, found) for table, found in rows.items() if found},
-        versions,
-        {row["article_id"]: row["dateline_city"] for row in rows["articles"]},
+        {table: rows_to_arrow(table, found) for table, found in rows.items() if found}, dumps
     )
 
 
-def pieces_on_worker(task: tuple) -> DumpPieces | None:
-    """dump_pieces on an executor's worker, which reads the dump's result itself: task is
-    (the store's cache, the entry: a result or its key, its placements). None when the
-    cached result cannot be read: the build then reads or recomputes it (store.py)."""
-    cache_store, entry, placements = task
-    if isinstance(entry, str):
-        try:
-            entry = cache_store.load(entry)
-        except Exception:  # the build's own load recomputes it, with a warning
-            return None
-    return dump_pieces(entry, placements)
+def _loaded(cache_store, entry):
+    """A dump's result from the store's cache (or the result itself), None when it cannot
+    be read: the build then reads or recomputes it (store.py), with a warning."""
+    if not isinstance(entry, str):
+        return entry
+    try:
+        return cache_store.load(entry)
+    except Exception:
+        return None
+
+
+def pieces_on_worker(task: tuple) -> DumpPieces:
+    """dump_pieces on an executor's worker, which reads the dumps' results itself: task is
+    (the store's cache, the dumps: each an entry, a result or its key, and its placements)."""
+    cache_store, placed = task
+    return dump_pieces([(_loaded(cache_store, entry), placements) for entry, placements in placed])
+
+
+def pieces_batches(placed: Iterable[tuple]) -> Iterator[list[tuple]]:
+    """Dumps (each an entry and its placements) in lists of about VERSIONS_PER_PIECES
+    versions: a dump with more is a list of its own."""
+    batch, versions = [], 0
+    for entry, placements in placed:
+        if batch and versions + len(placements) > VERSIONS_PER_PIECES:
+            yield batch
+            batch, versions = [], 0
+        batch.append((entry, placements))
+        versions += len(placements)
+    if batch:
+        yield batch
 
 
 class _Waiting:
@@ -222,15 +266,16 @@ class _Assembly:
         self.datelines: dict[str, str | None] = {}  # article -> its canonical dateline city
 
     def completed_articles(self, pieces: Iterable[DumpPieces]) -> Iterator[tuple[list, str]]:
-        """Each dump's pieces (in crawl order): its identity rows to the corpus, the versions
+        """The dumps' pieces (in crawl order): their identity rows to the corpus, the versions
         of articles that go on in later dumps put to wait; yield each article whose last
-        version the dump holds (its versions, pickled, and its dateline city)."""
+        version a dump holds (its versions, pickled, and its dateline city)."""
         for found in pieces:
-            yield from self._add_dump(found)
+            for table, rows in found.rows.items():
+                self.corpus.add(table, rows)
+            for dump in found.dumps:
+                yield from self._add_dump(dump)
 
-    def _add_dump(self, pieces: DumpPieces) -> Iterator[tuple[list[bytes], str]]:
-        for table, rows in pieces.rows.items():
-            self.corpus.add(table, rows)
+    def _add_dump(self, pieces: DumpVersions) -> Iterator[tuple[list[bytes], str]]:
         completed: dict[str, list[bytes]] = {}
         for article_id, complete, packed in pieces.versions:
             if not complete:  # its latest version is in a later dump
@@ -281,19 +326,29 @@ def _pieces(plan: IdentityPlan, entries, load, workers: int, executor, cache_sto
     """Every dump's pieces in crawl order: made on the executor's workers, which read the
     results from the store's cache themselves, or here (load)."""
     dumps = ((entries[place], plan.placements_of(dump_id)) for place, dump_id in plan.dumps())
+    batches = pieces_batches(dumps)
+
+    def here(placed: list[tuple]) -> DumpPieces:
+        return dump_pieces([(load(entry), placements) for entry, placements in placed])
+
     if not workers or cache_store is None:
-        yield from (dump_pieces(load(entry), placements) for entry, placements in dumps)
+        yield from (here(placed) for placed in batches)
         return
     sent: deque = deque()  # what each task was, oldest first: results come in that order
 
     def tasks():
-        for entry, placements in dumps:
-            sent.append((entry, placements))
-            yield cache_store, entry, placements
+        for placed in batches:
+            sent.append(placed)
+            yield cache_store, placed
 
     for found in executor.map_ordered(pieces_on_worker, tasks(), workers):
-        entry, placements = sent.popleft()
-        yield found if found is not None else dump_pieces(load(entry), placements)
+        placed = sent.popleft()
+        if None not in found.dumps:
+            yield found
+            continue
+        yield DumpPieces(found.rows, [])  # the dumps the worker read, then each in order
+        for dump, one in zip(found.dumps, placed, strict=True):
+            yield here([one]) if dump is None else DumpPieces({}, [dump])
 
 
 def assemble(

@@ -107,13 +107,21 @@ def rows_to_arrow(table: str, rows: list[dict], internal: pa.Schema | None = Non
     and typed by it; rows of an internal table by its Arrow schema (`internal`). Not
     sorted: DuckDB sorts each table once, when it is read for publishing."""
     if internal is not None:
-        return pa.Table.from_pylist(rows, schema=internal)
+        return _columns_to_arrow(rows, internal)
     check_keys(table, column_names(table), rows)
     try:
-        return pa.Table.from_pylist(rows, schema=arrow_schema(table))
+        return _columns_to_arrow(rows, arrow_schema(table))
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # a value of another Python type
         frame = to_frame(table, rows)
         return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+
+
+def _columns_to_arrow(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Rows as an Arrow table of the schema's columns (a missing key is a null, as in
+    pa.Table.from_pylist): made column by column, which Arrow converts faster than dicts."""
+    return pa.Table.from_pydict(
+        {name: [row.get(name) for row in rows] for name in schema.names}, schema=schema
+    )
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str):

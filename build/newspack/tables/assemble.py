@@ -157,10 +157,10 @@ class DumpVersions:
 class DumpPieces:
     """What pass 2 needs of a few dumps consecutive in crawl order, made where they are read
     (dump_pieces): their rows of the identity tables together, as one Arrow table per table,
-    and each dump's DumpVersions, in crawl order."""
+    and each dump's DumpVersions, in crawl order (None for a dump a worker could not read)."""
 
     rows: dict[str, pa.Table]
-    dumps: list[DumpVersions]
+    dumps: list[DumpVersions | None]
 
 
 def _dump_versions(result, placements: list[Placement], rows: dict) -> DumpVersions:
@@ -275,14 +275,14 @@ class _Assembly:
             for dump in found.dumps:
                 yield from self._add_dump(dump)
 
-    def _add_dump(self, pieces: DumpVersions) -> Iterator[tuple[list[bytes], str]]:
+    def _add_dump(self, dump: DumpVersions) -> Iterator[tuple[list[bytes], str]]:
         completed: dict[str, list[bytes]] = {}
-        for article_id, complete, packed in pieces.versions:
+        for article_id, complete, packed in dump.versions:
             if not complete:  # its latest version is in a later dump
                 self.waiting.add(article_id, packed)
                 continue
             completed.setdefault(article_id, self.waiting.pop(article_id)).append(packed)
-        datelines = pieces.datelines
+        datelines = dump.datelines
         self.datelines.update(
             (article, city) for article, city in datelines.items() if article not in completed
         )
